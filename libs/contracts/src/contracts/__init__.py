@@ -1,0 +1,1 @@
+"""Event contracts shared by every service: envelope, topics and event payload models (data only)."""

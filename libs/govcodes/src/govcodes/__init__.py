@@ -1,0 +1,1 @@
+"""Chinese government identifiers: resident ID numbers, credit codes, item codes."""

@@ -1,0 +1,1 @@
+"""Event plumbing: transactional outbox, relay, idempotent consumer, Kafka and in-process transports."""

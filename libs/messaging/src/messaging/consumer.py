@@ -1,0 +1,190 @@
+"""The idempotent consumer: dispatch by `type`, inbox row in the handler's transaction, offsets after.
+
+Per record: decode the CloudEvent; in one database transaction insert the inbox row (a duplicate
+stops there) and run the handler; commit. Offsets are committed only after that commit. A failing
+handler is retried with back-off, then the record goes to `<topic>.dlq` with its error; a record
+that cannot be decoded goes there at once. Either way the partition keeps flowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pydantic
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from contracts.envelope import Event
+from messaging.records import MalformedRecord, Record, decode
+from messaging.tables import inbox
+from messaging.transport import Producer, Subscription, TransportError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+
+
+class PermanentError(Exception):
+    """A handler error that retrying cannot fix (bad data, unknown reference): straight to the DLQ."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    first_delay_s: float = 0.1
+    max_delay_s: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        base: float = min(self.first_delay_s * 2.0 ** (attempt - 1), self.max_delay_s)
+        return base * random.uniform(0.5, 1.0)  # jitter spreads retries of parallel workers
+
+
+async def mark_processed(session: AsyncSession, consumer: str, event: Event) -> bool:
+    """Insert the inbox row; False when this consumer already processed the event."""
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(inbox)
+        .values(
+            consumer=consumer,
+            event_id=event.id,
+            event_type=event.type,
+            processed_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when the database or the bus is unreachable, as opposed to a bad record."""
+    if isinstance(exc, TransportError | OSError | sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        name: str,
+        subscription: Subscription,
+        sessions: async_sessionmaker[AsyncSession],
+        handlers: Mapping[str, Handler],
+        dlq_producer: Producer,
+        *,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 200,
+        after_commit: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.name = name
+        self._subscription = subscription
+        self._sessions = sessions
+        self._handlers = dict(handlers)
+        self._dlq = dlq_producer
+        self._retry = retry or RetryPolicy()
+        self._batch_size = batch_size
+        # Called after each database commit and before the offset commit (fault tests use it).
+        self._after_commit = after_commit
+        self.handled = 0
+        self.duplicates = 0
+        self.dead_lettered = 0
+        self.alive_at: datetime | None = None
+
+    async def _handle_once(self, event: Event) -> None:
+        handler = self._handlers.get(event.type)
+        async with self._sessions.begin() as session:
+            if not await mark_processed(session, self.name, event):
+                self.duplicates += 1
+                return
+            if handler is not None:
+                await handler(session, event)
+        self.handled += 1
+        if self._after_commit is not None:
+            self._after_commit(event)
+
+    async def handle(self, record: Record) -> None:
+        """Handle one record to the end: done, duplicate, or dead-lettered."""
+        try:
+            event = decode(record)
+        except MalformedRecord as exc:
+            await self._dead_letter(record, exc, attempts=0)
+            return
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                await self._handle_once(event)
+                return
+            except (PermanentError, pydantic.ValidationError) as exc:
+                await self._dead_letter(record, exc, attempts=attempt)
+                return
+            except Exception as exc:
+                if is_outage(exc):
+                    # Not this record's fault: stop, back off, re-read from the last commit.
+                    raise
+                if attempt == self._retry.attempts:
+                    await self._dead_letter(record, exc, attempts=attempt)
+                    return
+                log.warning("%s: event %s failed (attempt %d): %r", self.name, event.id, attempt, exc)
+                await asyncio.sleep(self._retry.delay(attempt))
+
+    async def _dead_letter(self, record: Record, error: Exception, *, attempts: int) -> None:
+        log.error("%s: %s@%d -> DLQ: %r", self.name, record.topic, record.offset, error)
+        headers = [
+            *record.headers,
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_error", f"{type(error).__name__}: {error}"[:2000].encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        dead = Record(topic=f"{record.topic}.dlq", key=record.key, value=record.value, headers=headers)
+        await self._dlq.send_batch([dead])
+        self.dead_lettered += 1
+
+    async def run_batch(self, timeout_s: float = 1.0) -> int:
+        records = await self._subscription.poll(self._batch_size, timeout_s)
+        if not records:
+            return 0
+        lock: asyncio.Lock = getattr(self._subscription, "batch_lock", None) or asyncio.Lock()
+        async with lock:
+            offsets: dict[tuple[str, int], int] = {}
+            for record in records:
+                await self.handle(record)
+                offsets[(record.topic, record.partition)] = record.offset + 1
+            await self._subscription.commit(offsets)
+        return len(records)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; outages of the bus or the database back off and resume."""
+        backoff = 0.2
+        started = False
+        while not stop.is_set():
+            self.alive_at = datetime.now(UTC)
+            try:
+                if not started:
+                    await self._subscription.start()
+                    started = True
+                await self.run_batch()
+                backoff = 0.2
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                # Nothing past the last successful commit was acknowledged: restart from there.
+                log.warning("%s: consumer failed, restarting in %.1fs: %r", self.name, backoff, exc)
+                if started:
+                    await self._subscription.stop()
+                    started = False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 5.0)
+        if started:
+            await self._subscription.stop()

@@ -1,0 +1,1 @@
+"""What every service repeats: settings base, database engine, app factory, problem details, logs, worker."""

@@ -1,0 +1,70 @@
+"""The app factory every service uses: problem details, request ids, /healthz and /readyz."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from servicekit.db import make_sessionmaker
+from servicekit.migrations import current_revision, head_revision
+from servicekit.problems import install_problem_handlers
+from servicekit.requestid import RequestIdMiddleware
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    engine: AsyncEngine,
+    migrations_dir: Path,
+    routers: list[APIRouter],
+    on_shutdown: Callable[[], Any] | None = None,
+) -> FastAPI:
+    head = head_revision(migrations_dir)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            await on_shutdown()
+        await engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.service_name = name
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": name}
+
+    @app.get("/readyz", tags=["ops"], summary="Readiness: database reachable and migrated to head")
+    async def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            checks["database"] = "ok"
+            revision = await current_revision(engine)
+            checks["migrations"] = "ok" if revision == head else f"at {revision}, head is {head}"
+        except (sa.exc.DBAPIError, OSError) as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values()) and "migrations" in checks
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "service": name, "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    for router in routers:
+        app.include_router(router)
+    return app

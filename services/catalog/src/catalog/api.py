@@ -1,0 +1,56 @@
+"""Catalog HTTP routes: thin, no commits here (service.py owns the transaction)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from catalog import service
+from catalog.models import Department
+from catalog.schemas import DepartmentCreate, DepartmentPublic, ItemCreate, ItemPage, ItemPublic
+from servicekit.deps import SessionDep
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.post("/departments", status_code=status.HTTP_201_CREATED, response_model=DepartmentPublic)
+async def create_department(body: DepartmentCreate, session: SessionDep) -> Department:
+    return await service.create_department(session, body)
+
+
+@router.post("/items", status_code=status.HTTP_201_CREATED, response_model=ItemPublic)
+async def create_item(body: ItemCreate, session: SessionDep) -> ItemPublic:
+    return ItemPublic.model_validate(await service.create_item(session, body))
+
+
+@router.post("/items/{item_id}/publish", response_model=ItemPublic)
+async def publish_item(item_id: str, session: SessionDep) -> ItemPublic:
+    return ItemPublic.model_validate(await service.publish_item(session, item_id))
+
+
+@router.get("/items/{item_id}", response_model=ItemPublic)
+async def get_item(item_id: str, session: SessionDep) -> ItemPublic:
+    return ItemPublic.model_validate(await service.get_item(session, item_id))
+
+
+@router.get("/items/{item_id}/versions/{version}", response_model=ItemPublic)
+async def get_item_version(item_id: str, version: int, session: SessionDep) -> ItemPublic:
+    return ItemPublic.model_validate(await service.get_item(session, item_id, version))
+
+
+@router.get("/items", response_model=ItemPage)
+async def list_items(
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=50)] = None,
+    department: Annotated[str | None, Query(max_length=40)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ItemPage:
+    async with session.begin():
+        rows, total = await service.list_items(
+            session, q=q, department=department, offset=offset, limit=limit
+        )
+    return ItemPage(
+        items=[ItemPublic.model_validate(r) for r in rows], total=total, offset=offset, limit=limit
+    )

@@ -1,0 +1,27 @@
+"""Catalog API entry point: `uvicorn catalog.main:app` (reads CATALOG_* settings)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from catalog.api import router
+from catalog.db import MIGRATIONS_DIR
+from catalog.settings import CatalogSettings
+from servicekit.app import create_service_app
+from servicekit.db import make_engine
+
+
+def create_app(database_url: str) -> FastAPI:
+    return create_service_app(
+        name="catalog",
+        title="Catalog 事项目录",
+        description="The standardised item catalogue of Wucheng district (八统一) and its search.",
+        engine=make_engine(database_url),
+        migrations_dir=MIGRATIONS_DIR,
+        routers=[router],
+    )
+
+
+def app() -> FastAPI:
+    """Factory for `uvicorn --factory catalog.main:app`."""
+    return create_app(CatalogSettings().database_url)
