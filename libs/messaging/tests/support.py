@@ -43,7 +43,7 @@ async def create_tables(engine: AsyncEngine) -> None:
 
 def make_event(subject: str | None = None) -> Event:
     subject = subject or f"item-{uuid.uuid4().hex[:8]}"
-    data = ItemRetired(item_id=subject, version=1, effective_to="2026-11-25")  # type: ignore[arg-type]
+    data = ItemRetired(item_id=subject, version=1, effective_to="2026-11-25")
     return new_event(type=EVENT_TYPE, source="/tests", subject=subject, data=data)
 
 
@@ -69,9 +69,7 @@ async def count_received(engine: AsyncEngine) -> tuple[int, int]:
     """(rows, distinct event ids) in the consumer's database."""
     async with engine.connect() as conn:
         row = (
-            await conn.execute(
-                sa.select(sa.func.count(), sa.func.count(sa.distinct(received.c.event_id)))
-            )
+            await conn.execute(sa.select(sa.func.count(), sa.func.count(sa.distinct(received.c.event_id))))
         ).one()
     return int(row[0]), int(row[1])
 

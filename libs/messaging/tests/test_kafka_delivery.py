@@ -8,7 +8,6 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator
 
-import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,8 +18,6 @@ from messaging.relay import OutboxRelay
 from servicekit.db import make_sessionmaker
 
 from .support import EVENT_TYPE, count_received, make_event, record_receipt, wait_until, write_note_with_event
-
-pytestmark = pytest.mark.asyncio
 
 
 @contextlib.asynccontextmanager
@@ -34,12 +31,11 @@ async def running(*runners: OutboxRelay | EventConsumer) -> AsyncIterator[asynci
         await asyncio.wait_for(asyncio.gather(*tasks), 30)
 
 
-def consumer_for(
-    kafka: KafkaTransport, engine: AsyncEngine, topic: str, group: str = "tests-consumer"
-) -> EventConsumer:
+def consumer_for(kafka: KafkaTransport, engine: AsyncEngine, topic: str) -> EventConsumer:
+    """The consuming service's consumer; its group is `tests-consumer-<topic>`."""
     return EventConsumer(
-        group,
-        kafka.subscription(f"{group}-{topic}", [topic]),
+        "tests-consumer",
+        kafka.subscription(f"tests-consumer-{topic}", [topic]),
         make_sessionmaker(engine),
         {EVENT_TYPE: record_receipt},
         kafka.producer(),
@@ -133,9 +129,11 @@ async def test_kcat_reads_the_cloudevents_attributes(
         await wait_until(lambda: _published(relay, 1))
     out = await asyncio.to_thread(
         subprocess.run,
-        [kcat, "-b", kafka_bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
-         "-f", "%k|%h|%s\n"],
-        capture_output=True, text=True, timeout=60, check=True,
+        [kcat, "-b", kafka_bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k|%h|%s\n"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     key, headers, value = out.stdout.strip().split("|", 2)
     assert key == event.subject

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from govcodes.creditcode import check_char
 
@@ -12,8 +11,6 @@ from catalog.db import MIGRATIONS_DIR
 from catalog.main import create_app
 from messaging.tables import outbox
 from servicekit.testing import app_client, migrate
-
-pytestmark = pytest.mark.asyncio
 
 _ORG = "11330702" + "002609732"
 CREDIT = _ORG + check_char(_ORG)

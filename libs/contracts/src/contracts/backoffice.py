@@ -19,5 +19,6 @@ class TaskDecided(EventData):
     reason: str | None = None
     certificate_type: str | None = None
     certificate_number: str | None = None
+    subject_id: str | None = Field(default=None, description="Holder of the certificate issued")
     valid_until: date | None = None
     decided_at: datetime

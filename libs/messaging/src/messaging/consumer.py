@@ -85,7 +85,7 @@ class EventConsumer:
         after_commit: Callable[[Event], None] | None = None,
     ) -> None:
         self.name = name
-        self._subscription = subscription
+        self.subscription = subscription
         self._sessions = sessions
         self._handlers = dict(handlers)
         self._dlq = dlq_producer
@@ -151,16 +151,16 @@ class EventConsumer:
         self.dead_lettered += 1
 
     async def run_batch(self, timeout_s: float = 1.0) -> int:
-        records = await self._subscription.poll(self._batch_size, timeout_s)
+        records = await self.subscription.poll(self._batch_size, timeout_s)
         if not records:
             return 0
-        lock: asyncio.Lock = getattr(self._subscription, "batch_lock", None) or asyncio.Lock()
+        lock: asyncio.Lock = getattr(self.subscription, "batch_lock", None) or asyncio.Lock()
         async with lock:
             offsets: dict[tuple[str, int], int] = {}
             for record in records:
                 await self.handle(record)
                 offsets[(record.topic, record.partition)] = record.offset + 1
-            await self._subscription.commit(offsets)
+            await self.subscription.commit(offsets)
         return len(records)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -171,7 +171,7 @@ class EventConsumer:
             self.alive_at = datetime.now(UTC)
             try:
                 if not started:
-                    await self._subscription.start()
+                    await self.subscription.start()
                     started = True
                 await self.run_batch()
                 backoff = 0.2
@@ -181,10 +181,10 @@ class EventConsumer:
                 # Nothing past the last successful commit was acknowledged: restart from there.
                 log.warning("%s: consumer failed, restarting in %.1fs: %r", self.name, backoff, exc)
                 if started:
-                    await self._subscription.stop()
+                    await self.subscription.stop()
                     started = False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), backoff)
                 backoff = min(backoff * 2, 5.0)
         if started:
-            await self._subscription.stop()
+            await self.subscription.stop()

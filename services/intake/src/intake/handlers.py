@@ -1,0 +1,42 @@
+"""Intake's consumers: the item read model from `catalog.items` (no synchronous catalogue calls)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.catalog import ItemPublished, ItemRetired
+from contracts.envelope import Event
+from contracts.topics import CATALOG_ITEMS
+from intake.models import CatalogItem
+from servicekit.worker import Subscribe
+
+
+async def item_published(session: AsyncSession, event: Event) -> None:
+    data = ItemPublished.model_validate(event.data)
+    values = data.model_dump(include=set(CatalogItem.__table__.columns.keys()) - {"effective_to"})
+    values["materials"] = [m.model_dump() for m in data.materials]
+    existing = await session.get(CatalogItem, (data.item_id, data.version))
+    if existing is None:
+        session.add(CatalogItem(**values, effective_to=None))
+    else:  # a replayed or re-published version: the event is the truth
+        for key, value in values.items():
+            setattr(existing, key, value)
+
+
+async def item_retired(session: AsyncSession, event: Event) -> None:
+    data = ItemRetired.model_validate(event.data)
+    await session.execute(
+        sa.update(CatalogItem)
+        .where(CatalogItem.item_id == data.item_id, CatalogItem.version == data.version)
+        .values(effective_to=data.effective_to)
+    )
+
+
+SUBSCRIPTIONS = [
+    Subscribe(
+        group="intake",
+        topics=[CATALOG_ITEMS.name],
+        handlers={"catalog.item.published": item_published, "catalog.item.retired": item_retired},
+    )
+]

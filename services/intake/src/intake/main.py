@@ -1,0 +1,27 @@
+"""Intake API entry point: `uvicorn --factory intake.main:app` (reads INTAKE_* settings)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from intake.api import router
+from intake.db import MIGRATIONS_DIR
+from intake.settings import IntakeSettings
+from servicekit.app import create_service_app
+from servicekit.db import make_engine
+
+
+def create_app(database_url: str) -> FastAPI:
+    return create_service_app(
+        name="intake",
+        title="Intake 受理",
+        description="The hall (取号叫号预约), undifferentiated intake (无差别受理), 容缺, output window.",
+        engine=make_engine(database_url),
+        migrations_dir=MIGRATIONS_DIR,
+        routers=[router],
+    )
+
+
+def app() -> FastAPI:
+    """Factory for `uvicorn --factory intake.main:app`."""
+    return create_app(IntakeSettings().database_url)

@@ -1,0 +1,1 @@
+"""Notify service: SMS, email, app push and inbox messages, tracked to delivery."""

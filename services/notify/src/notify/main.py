@@ -1,0 +1,27 @@
+"""Notify API entry point: `uvicorn --factory notify.main:app` (reads NOTIFY_* settings)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from notify.api import router
+from notify.db import MIGRATIONS_DIR
+from notify.settings import NotifySettings
+from servicekit.app import create_service_app
+from servicekit.db import make_engine
+
+
+def create_app(database_url: str) -> FastAPI:
+    return create_service_app(
+        name="notify",
+        title="Notify 消息通知",
+        description="SMS, email, app push and inbox messages, tracked to delivery.",
+        engine=make_engine(database_url),
+        migrations_dir=MIGRATIONS_DIR,
+        routers=[router],
+    )
+
+
+def app() -> FastAPI:
+    """Factory for `uvicorn --factory notify.main:app`."""
+    return create_app(NotifySettings().database_url)
