@@ -34,7 +34,7 @@ SERVICES = {
     "notify": NOTIFY_MIGRATIONS,
 }
 ORG = "11330702" + "MB1234567"
-DEPARTMENT = {
+DEPARTMENT: dict[str, str] = {
     "code": "wc-rsj",
     "name": "金华市婺城区人力资源和社会保障局",
     "short_name": "区人力社保局",
@@ -47,7 +47,7 @@ DEPARTMENT = {
     "hours": "周一至周五 8:30-12:00 14:30-17:30",
     "complaint_phone": "12345",
 }
-ITEM = {
+ITEM: dict[str, Any] = {
     "item_id": "wc-rsj-sbk",
     "base_code": "332012003000",
     "department_code": "wc-rsj",
