@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+# pytest's importlib mode names gateway/tests/* "gateway.tests.*" and would otherwise register an
+# empty "gateway" module for the folder, shadowing the real package in gateway/src.
+import gateway  # noqa: F401
+
 pytest_plugins = ["localinfra.pytest_plugin"]
 
 

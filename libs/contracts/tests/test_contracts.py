@@ -68,7 +68,7 @@ def test_asyncapi_document_names_every_topic_event_and_consumer() -> None:
 
 
 def test_our_kafka_records_read_as_cloudevents_with_the_official_sdk() -> None:
-    data = ItemRetired(item_id="wc-mzj-lnyd", version=1, effective_to="2026-11-25")  # type: ignore[arg-type]
+    data = ItemRetired(item_id="wc-mzj-lnyd", version=1, effective_to="2026-11-25")
     event = new_event(type="catalog.item.retired", source="/catalog", subject="wc-mzj-lnyd", data=data)
     value, headers = encode(event)
     message = ce_kafka.KafkaMessage(headers=dict(headers), key=event.subject.encode(), value=value)

@@ -25,6 +25,10 @@ class RequestIdMiddleware:
             return
         given = next((v for k, v in scope["headers"] if k == HEADER), None)
         rid = given if given is not None and _VALID.match(given) else uuid.uuid4().hex.encode()
+        if rid is not given:
+            # Put the id into the request too, so a proxy behind us forwards the same one.
+            headers = [(k, v) for k, v in scope["headers"] if k != HEADER]
+            scope = {**scope, "headers": [*headers, (HEADER, rid)]}
         token = request_id_var.set(rid.decode())
 
         async def send_with_id(message: Message) -> None:

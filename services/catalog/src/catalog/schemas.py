@@ -45,6 +45,9 @@ class MaterialIn(BaseModel):
     rongque: bool = False
     trust_level: Literal["A", "B", "C", "D"] = "C"
     certificate_type: str | None = Field(default=None, pattern=r"^[a-z_]{2,40}$")
+    source: str | None = Field(default=None, max_length=100)
+    sample: str | None = Field(default=None, max_length=2000, description="填写样稿 guidance")
+    blank_form: str | None = Field(default=None, max_length=200)
 
 
 class Limit(BaseModel):

@@ -1,0 +1,1 @@
+"""The API gateway: one door for the app, departments and municipal systems."""

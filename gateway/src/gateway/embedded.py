@@ -1,0 +1,81 @@
+"""The embedded mode (`make run`): gateway and all five services in one process.
+
+SQLite file per service under $DATA_DIR (default .run/embedded), the in-process bus between
+them with the same outbox/inbox semantics as Kafka, the Wucheng catalogue loaded on first start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from gateway.main import create_gateway
+from gateway.routes import SERVICES
+from gateway.upstreams import AsgiUpstream, Upstream
+from messaging.inprocess import InProcessBroker
+from servicekit.logs import configure_logging
+from servicekit.migrations import upgrade
+from servicekit.worker import Subscribe, Worker
+
+log = logging.getLogger("embedded")
+
+
+def _service_module(service: str, module: str) -> object:
+    return importlib.import_module(f"{service}.{module}")
+
+
+async def serve(host: str, port: int, data_dir: Path) -> None:
+    broker = InProcessBroker()
+    stop = asyncio.Event()
+    upstreams: dict[str, Upstream] = {}
+    workers: list[asyncio.Task[None]] = []
+    async with contextlib.AsyncExitStack() as stack:
+        for service in SERVICES:
+            url = f"sqlite+aiosqlite:///{data_dir / service}.db"
+            migrations: Path = _service_module(service, "db").MIGRATIONS_DIR  # type: ignore[attr-defined]
+            await asyncio.to_thread(upgrade, migrations, url)  # the migrate step, before serving
+            app: FastAPI = _service_module(service, "main").create_app(url)  # type: ignore[attr-defined]
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            upstreams[service] = AsgiUpstream(service, app)
+            subscriptions: list[Subscribe] = _service_module(service, "handlers").SUBSCRIPTIONS  # type: ignore[attr-defined]
+            worker = Worker(
+                name=service, engine=app.state.engine, transport=broker, subscriptions=subscriptions
+            )
+            workers.append(asyncio.create_task(worker.run(stop), name=f"{service}-worker"))
+            if service == "catalog":
+                seed = importlib.import_module("catalog.seed")
+                departments, items = await seed.load_wucheng(app.state.sessions)
+                if items:
+                    log.info("loaded the Wucheng catalogue: %d departments, %d items", departments, items)
+        gateway = create_gateway(upstreams)
+        config = uvicorn.Config(gateway, host=host, port=port, log_config=None, access_log=False)
+        server = uvicorn.Server(config)
+        print(
+            f"婺城区最多跑一次平台 (embedded) on http://{host}:{port}  API docs: http://{host}:{port}/docs",
+            flush=True,
+        )
+        try:
+            await server.serve()
+        finally:
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), 10)
+
+
+def main() -> None:
+    configure_logging("embedded", os.environ.get("LOG_LEVEL", "INFO"))
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "8000"))
+    data_dir = Path(os.environ.get("DATA_DIR", ".run/embedded"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(serve(host, port, data_dir))
+
+
+if __name__ == "__main__":
+    main()
