@@ -99,7 +99,9 @@ def _free_port() -> int:
 async def _serving(app: FastAPI, port: int) -> AsyncIterator[None]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(500):  # uvicorn offers no event for "listening"; poll its flag, bounded
+        if server.started:
+            break
         await asyncio.sleep(0.02)
     try:
         yield
