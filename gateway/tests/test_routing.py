@@ -13,12 +13,21 @@ import uvicorn
 from fastapi import FastAPI
 from openapi_spec_validator import validate
 
-from gateway.main import create_gateway
+from gateway.main import Security, create_gateway
 from gateway.upstreams import HttpUpstream, Upstream
 
+from .conftest import TokenFor, bearer
 
-async def test_known_route_is_forwarded_with_its_prefix_stripped(gateway: httpx.AsyncClient) -> None:
-    response = await gateway.get("/api/v1/catalog/items", params={"q": "社保"})
+
+@pytest.fixture
+async def app_headers(token_for: TokenFor) -> dict[str, str]:
+    return bearer(await token_for("zlb-app"))
+
+
+async def test_known_route_is_forwarded_with_its_prefix_stripped(
+    gateway: httpx.AsyncClient, app_headers: dict[str, str]
+) -> None:
+    response = await gateway.get("/api/v1/catalog/items", params={"q": "社保"}, headers=app_headers)
     assert response.status_code == 200
     assert response.json()["total"] == 0
 
@@ -35,37 +44,53 @@ async def test_known_route_is_forwarded_with_its_prefix_stripped(gateway: httpx.
         "/api/v1/catalog/readyz",
     ],
 )
-async def test_unknown_or_tricky_paths_are_404_at_the_gateway(gateway: httpx.AsyncClient, path: str) -> None:
-    response = await gateway.get(path)
+async def test_unknown_or_tricky_paths_are_404_at_the_gateway(
+    gateway: httpx.AsyncClient, app_headers: dict[str, str], path: str
+) -> None:
+    response = await gateway.get(path, headers=app_headers)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "route_not_found"
 
 
-async def test_wrong_method_is_not_forwarded(gateway: httpx.AsyncClient) -> None:
-    assert (await gateway.delete("/api/v1/catalog/items/abc")).status_code == 404
+async def test_wrong_method_is_not_forwarded(gateway: httpx.AsyncClient, app_headers: dict[str, str]) -> None:
+    assert (await gateway.delete("/api/v1/catalog/items/abc", headers=app_headers)).status_code == 404
 
 
-async def test_oversized_body_is_refused_before_any_service_sees_it(gateway: httpx.AsyncClient) -> None:
-    response = await gateway.post("/api/v1/catalog/departments", content=b"{" + b" " * 5000 + b"}")
+async def test_oversized_body_is_refused_before_any_service_sees_it(
+    gateway: httpx.AsyncClient, token_for: TokenFor
+) -> None:
+    response = await gateway.post(
+        "/api/v1/catalog/departments",
+        content=b"{" + b" " * 5000 + b"}",
+        headers=bearer(await token_for("operator")),
+    )
     assert response.status_code == 413
     assert response.json()["code"] == "body_too_large"
 
 
-async def test_bad_input_reaches_the_client_as_the_services_problem(gateway: httpx.AsyncClient) -> None:
-    response = await gateway.post("/api/v1/intake/applications", json={"item_id": "x", "applicant_id": "123"})
+async def test_bad_input_reaches_the_client_as_the_services_problem(
+    gateway: httpx.AsyncClient, token_for: TokenFor
+) -> None:
+    response = await gateway.post(
+        "/api/v1/intake/applications",
+        json={"item_id": "x", "applicant_id": "123"},
+        headers=bearer(await token_for("window-a01")),
+    )
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
     assert {"applicant_id", "applicant_name"} <= fields
 
 
-async def test_request_id_is_passed_through_or_generated(gateway: httpx.AsyncClient) -> None:
-    given = await gateway.get("/api/v1/catalog/items", headers={"X-Request-ID": "req-123"})
+async def test_request_id_is_passed_through_or_generated(
+    gateway: httpx.AsyncClient, app_headers: dict[str, str]
+) -> None:
+    given = await gateway.get("/api/v1/catalog/items", headers={**app_headers, "X-Request-ID": "req-123"})
     assert given.headers["x-request-id"] == "req-123"
-    generated = await gateway.get("/api/v1/catalog/items")
+    generated = await gateway.get("/api/v1/catalog/items", headers=app_headers)
     assert len(generated.headers["x-request-id"]) == 32
-    injected = await gateway.get("/api/v1/catalog/items", headers={"X-Request-ID": "bad\r\nid"})
-    assert injected.headers["x-request-id"] != "bad\r\nid"
+    odd = await gateway.get("/api/v1/catalog/items", headers={**app_headers, "X-Request-ID": "a b;<script>"})
+    assert odd.headers["x-request-id"] != "a b;<script>"
 
 
 async def test_one_merged_openapi_document(gateway: httpx.AsyncClient) -> None:
@@ -111,25 +136,26 @@ async def _serving(app: FastAPI, port: int) -> AsyncIterator[None]:
 
 
 async def test_http_upstream_forwards_over_the_network_and_answers_502_when_it_is_down(
-    service_apps: dict[str, FastAPI],
+    service_apps: dict[str, FastAPI], security: Security, token_for: TokenFor
 ) -> None:
+    headers = bearer(await token_for("operator"))
     port, dead_port = _free_port(), _free_port()
     upstreams: dict[str, Upstream] = {
         "catalog": HttpUpstream("catalog", f"http://127.0.0.1:{port}"),
         "intake": HttpUpstream("intake", f"http://127.0.0.1:{dead_port}"),
     }
-    transport = httpx.ASGITransport(app=create_gateway(upstreams))
+    transport = httpx.ASGITransport(app=create_gateway(upstreams, security))
     async with (
         _serving(service_apps["catalog"], port),
         httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
     ):
-        ok = await client.get("/api/v1/catalog/items", headers={"X-Request-ID": "via-http"})
+        ok = await client.get("/api/v1/catalog/items", headers={**headers, "X-Request-ID": "via-http"})
         assert ok.status_code == 200
         assert ok.headers["x-request-id"] == "via-http"
-        missing = await client.get("/api/v1/catalog/items/none")
+        missing = await client.get("/api/v1/catalog/items/none", headers=headers)
         assert missing.status_code == 404
         assert missing.json()["code"] == "not_found"
-        down = await client.get("/api/v1/intake/applications/abc")
+        down = await client.get("/api/v1/intake/applications/abc", headers=headers)
         assert down.status_code == 502
         assert down.headers["retry-after"] == "5"
         for upstream in upstreams.values():

@@ -19,7 +19,8 @@ COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
-    return loaded["services"]
+    services: dict[str, Any] = loaded["services"]
+    return services
 
 
 def _required_settings(service: str) -> set[str]:
@@ -37,7 +38,9 @@ def _module_of(command: list[str]) -> str:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_service_has_migrate_api_and_worker_with_its_settings(compose: dict[str, Any], service: str) -> None:
+def test_each_service_has_migrate_api_and_worker_with_its_settings(
+    compose: dict[str, Any], service: str
+) -> None:
     for role in ("migrate", "api", "worker"):
         spec = compose[f"{service}-{role}"]
         env = spec["environment"]
@@ -61,7 +64,12 @@ def test_infrastructure_and_gateway(compose: dict[str, Any]) -> None:
     assert "healthcheck" in compose["postgres"]
     gateway = compose["gateway"]
     urls = {f"GATEWAY_{name.upper()}" for name in GatewaySettings.model_fields if name.endswith("_url")}
-    assert urls == set(gateway["environment"])
+    required = {
+        f"GATEWAY_{name.upper()}" for name, f in GatewaySettings.model_fields.items() if f.is_required()
+    }
+    assert urls | required <= set(gateway["environment"])
     assert set(gateway["depends_on"]) == {f"{s}-api" for s in SERVICES}
-    expected = {"kafka", "postgres", "gateway"} | {f"{s}-{r}" for s in SERVICES for r in ("migrate", "api", "worker")}
+    expected = {"kafka", "postgres", "gateway"} | {
+        f"{s}-{r}" for s in SERVICES for r in ("migrate", "api", "worker")
+    }
     assert set(compose) == expected

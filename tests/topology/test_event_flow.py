@@ -25,7 +25,8 @@ from intake.db import MIGRATIONS_DIR as INTAKE_MIGRATIONS
 from intake.main import create_app as intake_app
 from notify.db import MIGRATIONS_DIR as NOTIFY_MIGRATIONS
 from notify.main import create_app as notify_app
-from servicekit.testing import app_client, migrate
+from servicekit.identity import Identity
+from servicekit.testing import OPERATOR, TEST_KEY, app_client, as_caller, migrate
 
 SERVICES = {
     "catalog": CATALOG_MIGRATIONS,
@@ -77,6 +78,7 @@ async def workers(databases: dict[str, str], kafka_bootstrap: str) -> AsyncItera
             **os.environ,
             f"{service.upper()}_DATABASE_URL": url,
             f"{service.upper()}_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            f"{service.upper()}_INTERNAL_TOKEN_KEY": TEST_KEY.decode(),
         }
         procs.append(await asyncio.create_subprocess_exec(sys.executable, "-m", f"{service}.worker", env=env))
     yield
@@ -100,11 +102,30 @@ async def test_events_flow_from_catalog_through_intake_to_backoffice_and_notify(
     databases: dict[str, str], workers: None
 ) -> None:
     async with (
-        app_client(catalog_app(databases["catalog"])) as catalog,
-        app_client(intake_app(databases["intake"])) as intake,
-        app_client(backoffice_app(databases["backoffice"])) as backoffice,
-        app_client(notify_app(databases["notify"])) as notify,
+        app_client(catalog_app(databases["catalog"], TEST_KEY)) as catalog,
+        app_client(intake_app(databases["intake"], TEST_KEY)) as intake,
+        app_client(backoffice_app(databases["backoffice"], TEST_KEY)) as backoffice,
+        app_client(notify_app(databases["notify"], TEST_KEY)) as notify,
     ):
+        for client in (catalog, intake, backoffice, notify):
+            client.headers.update(as_caller(OPERATOR))
+        citizen = as_caller(
+            Identity(
+                kind="citizen",
+                client_id="zlb-app",
+                scopes=frozenset({"intake:apply", "notify:read"}),
+                citizen_id="11010519491231002X",
+                citizen_name="张三丰",
+            )
+        )
+        department = as_caller(
+            Identity(
+                kind="system",
+                client_id="dept-wc-rsj",
+                scopes=frozenset({"backoffice:read"}),
+                department="wc-rsj",
+            )
+        )
         assert (await catalog.post("/departments", json=DEPARTMENT)).status_code == 201
         assert (await catalog.post("/items", json=ITEM)).status_code == 201
         assert (await catalog.post(f"/items/{ITEM['item_id']}/publish")).status_code == 200
@@ -114,22 +135,28 @@ async def test_events_flow_from_catalog_through_intake_to_backoffice_and_notify(
         assert seen.json()["version"] == 1
 
         body = {"item_id": ITEM["item_id"], "applicant_id": "11010519491231002X", "applicant_name": "张三丰"}
-        submitted = await intake.post("/applications", json=body, headers={"Idempotency-Key": "k-1"})
+        submitted = await intake.post(
+            "/applications", json=body, headers={**citizen, "Idempotency-Key": "k-1"}
+        )
         assert submitted.status_code == 201, submitted.text
-        again = await intake.post("/applications", json=body, headers={"Idempotency-Key": "k-1"})
+        again = await intake.post("/applications", json=body, headers={**citizen, "Idempotency-Key": "k-1"})
         assert again.status_code == 200
         assert again.json()["id"] == submitted.json()["id"]
         application = submitted.json()
         assert application["case_number"].startswith(DEPARTMENT["credit_code"] + "4" + ITEM["base_code"])
 
-        task = await eventually(lambda: backoffice.get(f"/applications/{application['id']}/task"))
+        task = await eventually(
+            lambda: backoffice.get(f"/applications/{application['id']}/task", headers=department)
+        )
         assert task.status_code == 200, "back office never created the task"
         assert task.json()["department_code"] == "wc-rsj"
         worklist = await backoffice.get("/tasks", params={"department_code": "wc-rsj"})
         assert worklist.json()["total"] == 1
 
         async def notice() -> httpx.Response:
-            response = await notify.get("/messages", params={"case_number": application["case_number"]})
+            response = await notify.get(
+                "/messages", params={"case_number": application["case_number"]}, headers=citizen
+            )
             return response if response.json() else httpx.Response(404)
 
         messages = await eventually(notice)

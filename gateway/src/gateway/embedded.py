@@ -11,13 +11,18 @@ import contextlib
 import importlib
 import logging
 import os
+import secrets
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
-from gateway.main import create_gateway
+from gateway.citizens import DemoSso
+from gateway.demo import ensure_demo_clients
+from gateway.keys import KeySet
+from gateway.main import Security, create_gateway
 from gateway.routes import SERVICES
+from gateway.tokens import TokenIssuer
 from gateway.upstreams import AsgiUpstream, Upstream
 from messaging.inprocess import InProcessBroker
 from servicekit.logs import configure_logging
@@ -34,6 +39,8 @@ def _service_module(service: str, module: str) -> object:
 async def serve(host: str, port: int, data_dir: Path) -> None:
     broker = InProcessBroker()
     stop = asyncio.Event()
+    # A fresh key per start: the services and the gateway live and die together here.
+    internal_key = secrets.token_bytes(32)
     upstreams: dict[str, Upstream] = {}
     workers: list[asyncio.Task[None]] = []
     async with contextlib.AsyncExitStack() as stack:
@@ -41,7 +48,7 @@ async def serve(host: str, port: int, data_dir: Path) -> None:
             url = f"sqlite+aiosqlite:///{data_dir / service}.db"
             migrations: Path = _service_module(service, "db").MIGRATIONS_DIR  # type: ignore[attr-defined]
             await asyncio.to_thread(upgrade, migrations, url)  # the migrate step, before serving
-            app: FastAPI = _service_module(service, "main").create_app(url)  # type: ignore[attr-defined]
+            app: FastAPI = _service_module(service, "main").create_app(url, internal_key)  # type: ignore[attr-defined]
             await stack.enter_async_context(app.router.lifespan_context(app))
             upstreams[service] = AsgiUpstream(service, app)
             subscriptions: list[Subscribe] = _service_module(service, "handlers").SUBSCRIPTIONS  # type: ignore[attr-defined]
@@ -54,7 +61,7 @@ async def serve(host: str, port: int, data_dir: Path) -> None:
                 departments, items = await seed.load_wucheng(app.state.sessions)
                 if items:
                     log.info("loaded the Wucheng catalogue: %d departments, %d items", departments, items)
-        gateway = create_gateway(upstreams)
+        gateway = create_gateway(upstreams, await asyncio.to_thread(_security, data_dir, internal_key))
         config = uvicorn.Config(gateway, host=host, port=port, log_config=None, access_log=False)
         server = uvicorn.Server(config)
         print(
@@ -66,6 +73,22 @@ async def serve(host: str, port: int, data_dir: Path) -> None:
         finally:
             stop.set()
             await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), 10)
+
+
+def _security(data_dir: Path, internal_key: bytes) -> Security:
+    catalog_data = importlib.import_module("catalog.seed").DATA_DIR
+    registry = ensure_demo_clients(data_dir / "clients.json", catalog_data / "departments.json")
+    keys = KeySet.load_or_create(data_dir / "keys", retain_s=1800)
+    sso = DemoSso.create()
+    return Security(
+        issuer=TokenIssuer(
+            keys, issuer="https://gateway.wucheng.zuiduo.local", audience="zuiduo-api", ttl_s=900
+        ),
+        registry=registry,
+        internal_key=internal_key,
+        sso=sso.trust,
+        demo_sso=sso,
+    )
 
 
 def main() -> None:

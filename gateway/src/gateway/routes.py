@@ -13,6 +13,8 @@ class Route:
     service: str
     method: str
     path: str  # upstream path template, e.g. /items/{item_id}
+    scope: str  # the caller's token must carry it (services check it again)
+    rate_per_s: float = 20.0  # per caller (a citizen, or a system client) and route
     pattern: re.Pattern[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -21,19 +23,19 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("catalog", "POST", "/departments"),
-    Route("catalog", "POST", "/items"),
-    Route("catalog", "GET", "/items"),
-    Route("catalog", "GET", "/items/{item_id}"),
-    Route("catalog", "GET", "/items/{item_id}/versions/{version}"),
-    Route("catalog", "POST", "/items/{item_id}/publish"),
-    Route("intake", "POST", "/applications"),
-    Route("intake", "GET", "/applications/{application_id}"),
-    Route("intake", "GET", "/items/{item_id}"),
-    Route("backoffice", "GET", "/tasks"),
-    Route("backoffice", "GET", "/applications/{application_id}/task"),
-    Route("notify", "GET", "/messages"),
-    Route("datashare", "GET", "/certificates/{certificate_id}"),
+    Route("catalog", "POST", "/departments", "catalog:write"),
+    Route("catalog", "POST", "/items", "catalog:write"),
+    Route("catalog", "GET", "/items", "catalog:read", rate_per_s=50),
+    Route("catalog", "GET", "/items/{item_id}", "catalog:read", rate_per_s=50),
+    Route("catalog", "GET", "/items/{item_id}/versions/{version}", "catalog:read"),
+    Route("catalog", "POST", "/items/{item_id}/publish", "catalog:write"),
+    Route("intake", "POST", "/applications", "intake:apply", rate_per_s=5),
+    Route("intake", "GET", "/applications/{application_id}", "intake:read"),
+    Route("intake", "GET", "/items/{item_id}", "catalog:read"),
+    Route("backoffice", "GET", "/tasks", "backoffice:read"),
+    Route("backoffice", "GET", "/applications/{application_id}/task", "backoffice:read"),
+    Route("notify", "GET", "/messages", "notify:read"),
+    Route("datashare", "GET", "/certificates/{certificate_id}", "datashare:read"),
 )
 
 SERVICES = ("catalog", "intake", "backoffice", "notify", "datashare")

@@ -1,7 +1,10 @@
-"""Gateway settings, from GATEWAY_* environment variables: where each service answers."""
+"""Gateway settings, from GATEWAY_* environment variables."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +18,13 @@ class GatewaySettings(BaseSettings):
     datashare_url: str = "http://127.0.0.1:8105"
     upstream_timeout_s: float = 10.0
     max_body_bytes: int = 10 * 1024 * 1024
+    internal_token_key: SecretStr = Field(description="Shared with the services: signs the identity header")
+    clients_file: Path = Field(description="JSON list of clients with scrypt-hashed secrets")
+    keys_dir: Path | None = Field(default=None, description="Ed25519 signing keys; new ones when empty")
+    token_ttl_s: int = 900
+    issuer: str = "https://gateway.wucheng.zuiduo.local"
+    sso_issuer: str | None = Field(default=None, description="Issuer of the provincial SSO assertions")
+    sso_public_key: str | None = Field(default=None, description="The SSO's Ed25519 public key, base64 raw")
 
     def upstream_urls(self) -> dict[str, str]:
         return {

@@ -8,6 +8,7 @@ everything on SIGINT/SIGTERM. Tests and benchmarks use `Stack` directly.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -37,8 +38,12 @@ class Stack:
     service_ports: dict[str, int] = field(default_factory=dict)
     database_urls: dict[str, str] = field(default_factory=dict)
 
+    internal_key: str = field(default_factory=lambda: secrets.token_hex(32))
+
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        clients = self.workdir / "clients.json"
+        subprocess.run([sys.executable, "-m", "gateway.demo", str(clients)], check=True)
         self.postgres = PostgresCluster(self.workdir / "postgres")
         self.postgres.start()
         self.kafka = KafkaBroker(self.workdir / "kafka", partitions=3)
@@ -65,7 +70,12 @@ class Stack:
                 "--no-access-log",
             )
             self._spawn(f"{service}-worker", env, "-m", f"{service}.worker")
-        gateway_env = {**os.environ}
+        gateway_env = {
+            **os.environ,
+            "GATEWAY_INTERNAL_TOKEN_KEY": self.internal_key,
+            "GATEWAY_CLIENTS_FILE": str(clients),
+            "GATEWAY_KEYS_DIR": str(self.workdir / "keys"),
+        }
         for service, port in self.service_ports.items():
             gateway_env[f"GATEWAY_{service.upper()}_URL"] = f"http://127.0.0.1:{port}"
         self._spawn(
@@ -97,6 +107,7 @@ class Stack:
             **os.environ,
             f"{prefix}_DATABASE_URL": self.database_urls[service],
             f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap,
+            f"{prefix}_INTERNAL_TOKEN_KEY": self.internal_key,
         }
 
     def _spawn(self, name: str, env: dict[str, str], *args: str) -> None:

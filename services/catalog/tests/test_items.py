@@ -10,7 +10,8 @@ from govcodes.creditcode import check_char
 from catalog.db import MIGRATIONS_DIR
 from catalog.main import create_app
 from messaging.tables import outbox
-from servicekit.testing import app_client, migrate
+from servicekit.identity import Identity
+from servicekit.testing import OPERATOR, TEST_KEY, app_client, as_caller, migrate
 
 _ORG = "11330702" + "002609732"
 CREDIT = _ORG + check_char(_ORG)
@@ -47,8 +48,9 @@ ITEM: dict[str, Any] = {
 
 async def test_publish_writes_the_item_and_its_event_in_one_transaction(db_url: str) -> None:
     await migrate(MIGRATIONS_DIR, db_url)
-    app = create_app(db_url)
+    app = create_app(db_url, TEST_KEY)
     async with app_client(app) as client:
+        client.headers.update(as_caller(OPERATOR))
         assert (await client.post("/departments", json=DEPARTMENT)).status_code == 201
         created = await client.post("/items", json=ITEM)
         assert created.status_code == 201, created.text
@@ -74,8 +76,9 @@ async def test_publish_writes_the_item_and_its_event_in_one_transaction(db_url: 
 
 async def test_bad_input_names_the_field_and_saves_nothing(db_url: str) -> None:
     await migrate(MIGRATIONS_DIR, db_url)
-    app = create_app(db_url)
+    app = create_app(db_url, TEST_KEY)
     async with app_client(app) as client:
+        client.headers.update(as_caller(OPERATOR))
         bad_credit = await client.post("/departments", json={**DEPARTMENT, "credit_code": CREDIT[:-1] + "0"})
         assert bad_credit.status_code == 422
         assert bad_credit.headers["content-type"] == "application/problem+json"
@@ -92,3 +95,14 @@ async def test_bad_input_names_the_field_and_saves_nothing(db_url: str) -> None:
         assert (await client.post("/departments", json=DEPARTMENT)).status_code == 409
         async with app.state.engine.connect() as conn:
             assert (await conn.execute(sa.select(sa.func.count()).select_from(outbox))).scalar() == 0
+
+
+async def test_only_operators_change_the_catalogue_and_everyone_reads_it(db_url: str) -> None:
+    await migrate(MIGRATIONS_DIR, db_url)
+    async with app_client(create_app(db_url, TEST_KEY)) as client:
+        app_client_identity = Identity(kind="system", client_id="zlb-app", scopes=frozenset({"catalog:read"}))
+        headers = as_caller(app_client_identity)
+        refused = await client.post("/departments", json=DEPARTMENT, headers=headers)
+        assert refused.status_code == 403
+        assert (await client.get("/items", headers=headers)).status_code == 200
+        assert (await client.get("/items")).status_code == 401

@@ -24,6 +24,7 @@ def create_service_app(
     title: str,
     description: str,
     engine: AsyncEngine,
+    internal_key: bytes,
     migrations_dir: Path,
     routers: list[APIRouter],
     on_shutdown: Callable[[], Any] | None = None,
@@ -41,6 +42,7 @@ def create_service_app(
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.service_name = name
+    app.state.internal_key = internal_key
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
 

@@ -43,8 +43,10 @@ def problem_response(
     instance: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
+        **(extra or {}),
         "type": f"https://wucheng.example.gov.cn/problems/{code}",
         "title": title,
         "status": status,

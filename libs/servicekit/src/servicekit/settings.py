@@ -17,8 +17,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="host:port list; unset only in the embedded mode (in-process bus)"
     )
-    # Shared secret of the gateway's signed identity header (issue 3); unset = development mode.
-    internal_token_key: SecretStr | None = None
+    internal_token_key: SecretStr = Field(
+        description="Shared secret of the gateway's signed identity header (servicekit.identity)"
+    )
     log_level: str = "INFO"
     relay_batch_size: int = 500
     consumer_batch_size: int = 200

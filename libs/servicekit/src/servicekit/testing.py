@@ -10,7 +10,11 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from servicekit.identity import HEADER, Identity, sign
 from servicekit.migrations import upgrade
+
+# The internal key service tests build their apps with; the gateway's is random per process.
+TEST_KEY = b"test-internal-key"
 
 
 async def migrate(migrations_dir: Path, url: str) -> None:
@@ -24,3 +28,11 @@ async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+def as_caller(identity: Identity, key: bytes = TEST_KEY) -> dict[str, str]:
+    """Headers of a request the gateway forwarded for `identity`."""
+    return {HEADER: sign(identity, key)}
+
+
+OPERATOR = Identity(kind="operator", client_id="operator", scopes=frozenset({"admin"}))

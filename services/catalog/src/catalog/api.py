@@ -4,42 +4,48 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from catalog import service
 from catalog.models import Department
 from catalog.schemas import DepartmentCreate, DepartmentPublic, ItemCreate, ItemPage, ItemPublic
+from servicekit.auth import requires
 from servicekit.deps import SessionDep
 
 router = APIRouter(tags=["catalog"])
+# Everyone who may use the platform reads the catalogue; only operators change it.
+READ = [Depends(requires("catalog:read"))]
+WRITE = [Depends(requires("catalog:write"))]
 
 
-@router.post("/departments", status_code=status.HTTP_201_CREATED, response_model=DepartmentPublic)
+@router.post(
+    "/departments", status_code=status.HTTP_201_CREATED, response_model=DepartmentPublic, dependencies=WRITE
+)
 async def create_department(body: DepartmentCreate, session: SessionDep) -> Department:
     return await service.create_department(session, body)
 
 
-@router.post("/items", status_code=status.HTTP_201_CREATED, response_model=ItemPublic)
+@router.post("/items", status_code=status.HTTP_201_CREATED, response_model=ItemPublic, dependencies=WRITE)
 async def create_item(body: ItemCreate, session: SessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await service.create_item(session, body))
 
 
-@router.post("/items/{item_id}/publish", response_model=ItemPublic)
+@router.post("/items/{item_id}/publish", response_model=ItemPublic, dependencies=WRITE)
 async def publish_item(item_id: str, session: SessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await service.publish_item(session, item_id))
 
 
-@router.get("/items/{item_id}", response_model=ItemPublic)
+@router.get("/items/{item_id}", response_model=ItemPublic, dependencies=READ)
 async def get_item(item_id: str, session: SessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await service.get_item(session, item_id))
 
 
-@router.get("/items/{item_id}/versions/{version}", response_model=ItemPublic)
+@router.get("/items/{item_id}/versions/{version}", response_model=ItemPublic, dependencies=READ)
 async def get_item_version(item_id: str, version: int, session: SessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await service.get_item(session, item_id, version))
 
 
-@router.get("/items", response_model=ItemPage)
+@router.get("/items", response_model=ItemPage, dependencies=READ)
 async def list_items(
     session: SessionDep,
     q: Annotated[str | None, Query(max_length=50)] = None,

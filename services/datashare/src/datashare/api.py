@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from datashare import service
 from datashare.schemas import CertificatePublic
+from servicekit.auth import requires
 from servicekit.deps import SessionDep
+from servicekit.identity import Identity
 
 router = APIRouter(tags=["datashare"])
 
 
 @router.get("/certificates/{certificate_id}", response_model=CertificatePublic)
-async def get_certificate(certificate_id: str, session: SessionDep) -> CertificatePublic:
-    return CertificatePublic.model_validate(await service.get_certificate(session, certificate_id))
+async def get_certificate(
+    certificate_id: str,
+    session: SessionDep,
+    identity: Annotated[Identity, Depends(requires("datashare:read"))],
+) -> CertificatePublic:
+    return CertificatePublic.model_validate(await service.get_certificate(session, identity, certificate_id))

@@ -11,12 +11,13 @@ from servicekit.app import create_service_app
 from servicekit.db import make_engine
 
 
-def create_app(database_url: str) -> FastAPI:
+def create_app(database_url: str, internal_key: bytes) -> FastAPI:
     return create_service_app(
         name="intake",
         title="Intake 受理",
         description="The hall (取号叫号预约), undifferentiated intake (无差别受理), 容缺, output window.",
         engine=make_engine(database_url),
+        internal_key=internal_key,
         migrations_dir=MIGRATIONS_DIR,
         routers=[router],
     )
@@ -24,4 +25,5 @@ def create_app(database_url: str) -> FastAPI:
 
 def app() -> FastAPI:
     """Factory for `uvicorn --factory intake.main:app`."""
-    return create_app(IntakeSettings().database_url)
+    settings = IntakeSettings()
+    return create_app(settings.database_url, settings.internal_token_key.get_secret_value().encode())

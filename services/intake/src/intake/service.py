@@ -14,6 +14,8 @@ from contracts.intake import ApplicationAccepted
 from intake.models import Application, CaseSerial, CatalogItem
 from intake.schemas import ApplicationCreate
 from messaging.outbox import add_event
+from servicekit.auth import forbidden
+from servicekit.identity import Identity
 from servicekit.logs import request_id_var
 from servicekit.problems import Problem, not_found
 
@@ -46,17 +48,38 @@ async def next_case_number(session: AsyncSession, implementation_code: str, day:
     return f"{prefix}{serial:04d}"
 
 
+def check_may_apply(identity: Identity, data: ApplicationCreate) -> None:
+    """A citizen applies for themselves; a hall window (前台综合受理) for anyone."""
+    if identity.kind == "citizen" and identity.citizen_id != data.applicant_id:
+        raise forbidden("只能为本人申请 (a citizen applies for themselves; 代办 goes through a window)")
+    if identity.kind == "system":
+        raise forbidden("系统客户端不能代替申请人提交 (systems do not apply on a citizen's behalf)")
+
+
+def may_see(identity: Identity, application: Application) -> bool:
+    if identity.kind == "citizen":
+        return identity.citizen_id == application.applicant_id
+    if identity.kind == "operator" or (identity.kind == "staff" and identity.window is not None):
+        return True
+    return identity.department is not None and identity.department == application.department_code
+
+
 async def submit_application(
-    session: AsyncSession, data: ApplicationCreate, idempotency_key: str | None
+    session: AsyncSession, identity: Identity, data: ApplicationCreate, idempotency_key: str | None
 ) -> tuple[Application, bool]:
     """Accept an application; returns (application, created). A repeated key returns the first."""
+    check_may_apply(identity, data)
     async with session.begin():
         if idempotency_key is not None:
             earlier = await session.scalar(
                 sa.select(Application).where(Application.idempotency_key == idempotency_key)
             )
-            if earlier is not None:
+            if earlier is not None and may_see(identity, earlier):
                 return earlier, False
+            if earlier is not None:
+                raise Problem(
+                    409, "idempotency_key_reused", "幂等键已被使用 Key in use", "use a new Idempotency-Key"
+                )
         item = await current_item(session, data.item_id)
         if item is None:
             raise Problem(
@@ -107,9 +130,10 @@ async def submit_application(
     return application, True
 
 
-async def get_application(session: AsyncSession, application_id: str) -> Application:
+async def get_application(session: AsyncSession, identity: Identity, application_id: str) -> Application:
     application = await session.get(Application, application_id)
-    if application is None:
+    # Someone else's application answers exactly like a missing one: ids cannot be probed.
+    if application is None or not may_see(identity, application):
         raise not_found("申请 application", application_id)
     return application
 
