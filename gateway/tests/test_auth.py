@@ -18,7 +18,7 @@ from contracts.catalog import ItemPublished, MaterialSpec
 from contracts.envelope import new_event
 from gateway.citizens import DemoSso
 from gateway.demo import DEMO_CITIZEN_ID
-from gateway.main import Security
+from gateway.security import Security
 from gateway.tokens import TokenIssuer
 from intake.handlers import item_published
 from servicekit.identity import HEADER, Identity, sign

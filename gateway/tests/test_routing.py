@@ -13,7 +13,8 @@ import uvicorn
 from fastapi import FastAPI
 from openapi_spec_validator import validate
 
-from gateway.main import Security, create_gateway
+from gateway.main import create_gateway
+from gateway.security import Security
 from gateway.upstreams import HttpUpstream, Upstream
 
 from .conftest import TokenFor, bearer
@@ -158,5 +159,15 @@ async def test_http_upstream_forwards_over_the_network_and_answers_502_when_it_i
         down = await client.get("/api/v1/intake/applications/abc", headers=headers)
         assert down.status_code == 502
         assert down.headers["retry-after"] == "5"
+        # Each GET was tried three times; the breaker opens and answers at once without trying.
+        statuses = [
+            (await client.get("/api/v1/intake/applications/abc", headers=headers)).status_code
+            for _ in range(3)
+        ]
+        assert statuses[-1] == 503
+        opened = await client.get("/api/v1/intake/applications/abc", headers=headers)
+        assert opened.json()["code"] == "upstream_circuit_open"
+        assert 1 <= int(opened.headers["retry-after"]) <= 10
+        assert upstreams["intake"].breaker.state == "open"  # type: ignore[attr-defined]
         for upstream in upstreams.values():
             await upstream.close()

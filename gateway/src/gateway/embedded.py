@@ -20,8 +20,9 @@ from fastapi import FastAPI
 from gateway.citizens import DemoSso
 from gateway.demo import ensure_demo_clients
 from gateway.keys import KeySet
-from gateway.main import Security, create_gateway
+from gateway.main import create_gateway
 from gateway.routes import SERVICES
+from gateway.security import Security
 from gateway.tokens import TokenIssuer
 from gateway.upstreams import AsgiUpstream, Upstream
 from messaging.inprocess import InProcessBroker

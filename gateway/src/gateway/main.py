@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
 from starlette.types import Message, Receive, Scope, Send
 
-from contracts.asyncapi import asyncapi_document
-from contracts.consumers import CONSUMED_TOPICS
-from gateway.citizens import DemoSso, SsoTrust
-from gateway.clients import ClientRegistry
-from gateway.keys import KeySet
 from gateway.metrics import GatewayMetrics
 from gateway.oauth import TOKEN_PATH, TokenEndpoint
 from gateway.openapi import merge
+from gateway.ops import ops_app
 from gateway.ratelimit import RateLimiter
 from gateway.routes import PREFIX, Route, RouteNotFound, match
+from gateway.security import Security, security_from
 from gateway.settings import GatewaySettings
-from gateway.tokens import InvalidToken, TokenIssuer
+from gateway.tokens import InvalidToken
 from gateway.upstreams import HttpUpstream, Upstream
 from servicekit.identity import HEADER as IDENTITY_HEADER
 from servicekit.identity import Identity, sign
@@ -43,15 +32,6 @@ audit = logging.getLogger("audit")
 _STRIPPED = {b"authorization", IDENTITY_HEADER.encode(), b"cookie"}
 
 
-@dataclass
-class Security:
-    issuer: TokenIssuer
-    registry: ClientRegistry
-    internal_key: bytes
-    sso: SsoTrust | None = None
-    demo_sso: DemoSso | None = None  # embedded mode only: signs assertions for any citizen
-
-
 class Gateway:
     """Plain ASGI in front: API calls never pass through FastAPI's routing (measured: 0.49x)."""
 
@@ -62,7 +42,7 @@ class Gateway:
         self.limiter = RateLimiter()
         self.metrics = GatewayMetrics()
         self.token_endpoint = TokenEndpoint(security.registry, security.issuer, security.sso)
-        self.ops = _ops_app(self)
+        self.ops = ops_app(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
@@ -244,84 +224,10 @@ def _audit(identity: Identity, route: Route, status: int) -> None:
     )
 
 
-class DemoLogin(BaseModel):
-    id_number: str = Field(min_length=18, max_length=18)
-    name: str = Field(min_length=2, max_length=40)
-
-
-def _ops_app(gateway: Gateway) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        for upstream in gateway.upstreams.values():
-            await upstream.close()
-
-    app = FastAPI(title="Gateway", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
-    cache: dict[str, Any] = {}
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": "gateway"}
-
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> JSONResponse:
-        checks = await gateway.readiness()
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
-        )
-
-    if gateway.security.demo_sso is not None:
-        demo_sso = gateway.security.demo_sso
-
-        @app.post("/demo/sso/assertion", include_in_schema=False)
-        async def demo_assertion(body: DemoLogin) -> dict[str, str]:
-            """What the provincial app gets from the SSO after a citizen logs in (demo only)."""
-            return {"assertion": demo_sso.assertion(body.id_number, body.name)}
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
-
-    @app.get("/.well-known/jwks.json", include_in_schema=False)
-    async def jwks() -> JSONResponse:
-        return JSONResponse(gateway.security.issuer.keys.jwks(), headers={"Cache-Control": "max-age=300"})
-
-    @app.get("/openapi.json", include_in_schema=False)
-    async def openapi() -> JSONResponse:
-        if "spec" not in cache:
-            cache["spec"] = await gateway.openapi()
-        return JSONResponse(cache["spec"])
-
-    @app.get("/asyncapi.json", include_in_schema=False)
-    async def asyncapi() -> JSONResponse:
-        return JSONResponse(asyncapi_document(CONSUMED_TOPICS))
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="婺城区最多跑一次平台 API")
-
-    return app
-
-
 def create_gateway(
     upstreams: Mapping[str, Upstream], security: Security, max_body_bytes: int = 10 * 1024 * 1024
 ) -> RequestIdMiddleware:
     return RequestIdMiddleware(Gateway(upstreams, security, max_body_bytes=max_body_bytes))
-
-
-def security_from(settings: GatewaySettings) -> Security:
-    keys = KeySet.load_or_create(settings.keys_dir, retain_s=settings.token_ttl_s * 2)
-    sso = None
-    if settings.sso_issuer and settings.sso_public_key:
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(settings.sso_public_key))
-        sso = SsoTrust(settings.sso_issuer, public)
-    return Security(
-        issuer=TokenIssuer(keys, issuer=settings.issuer, audience="zuiduo-api", ttl_s=settings.token_ttl_s),
-        registry=ClientRegistry.load(settings.clients_file),
-        internal_key=settings.internal_token_key.get_secret_value().encode(),
-        sso=sso,
-    )
 
 
 def app() -> RequestIdMiddleware:
