@@ -37,43 +37,71 @@ def _service_module(service: str, module: str) -> object:
     return importlib.import_module(f"{service}.{module}")
 
 
-async def serve(host: str, port: int, data_dir: Path) -> None:
-    broker = InProcessBroker()
-    stop = asyncio.Event()
-    # A fresh key per start: the services and the gateway live and die together here.
-    internal_key = secrets.token_bytes(32)
-    upstreams: dict[str, Upstream] = {}
-    workers: list[asyncio.Task[None]] = []
-    async with contextlib.AsyncExitStack() as stack:
-        for service in SERVICES:
-            url = f"sqlite+aiosqlite:///{data_dir / service}.db"
-            migrations: Path = _service_module(service, "db").MIGRATIONS_DIR  # type: ignore[attr-defined]
-            await asyncio.to_thread(upgrade, migrations, url)  # the migrate step, before serving
-            app: FastAPI = _service_module(service, "main").create_app(url, internal_key)  # type: ignore[attr-defined]
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            upstreams[service] = AsgiUpstream(service, app)
-            subscriptions: list[Subscribe] = _service_module(service, "handlers").SUBSCRIPTIONS  # type: ignore[attr-defined]
-            worker = Worker(
-                name=service, engine=app.state.engine, transport=broker, subscriptions=subscriptions
+class EmbeddedPlatform:
+    """All services, their workers and the gateway in this process; `stop()` may come from any thread."""
+
+    def __init__(self, host: str, port: int, data_dir: Path, rate_factor: float = 1.0) -> None:
+        self.host, self.port, self.data_dir = host, port, data_dir
+        self.rate_factor = rate_factor
+        self.server: uvicorn.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+
+    async def run(self) -> None:
+        broker = InProcessBroker()
+        stop = asyncio.Event()
+        # A fresh key per start: the services and the gateway live and die together here.
+        internal_key = secrets.token_bytes(32)
+        upstreams: dict[str, Upstream] = {}
+        workers: list[asyncio.Task[None]] = []
+        async with contextlib.AsyncExitStack() as stack:
+            for service in SERVICES:
+                app = await self._start_service(service, internal_key, stack)
+                upstreams[service] = AsgiUpstream(service, app)
+                subscriptions: list[Subscribe] = _service_module(service, "handlers").SUBSCRIPTIONS  # type: ignore[attr-defined]
+                worker = Worker(
+                    name=service, engine=app.state.engine, transport=broker, subscriptions=subscriptions
+                )
+                workers.append(asyncio.create_task(worker.run(stop), name=f"{service}-worker"))
+                if service == "catalog":
+                    await self._seed(app)
+            security = await asyncio.to_thread(_security, self.data_dir, internal_key)
+            config = uvicorn.Config(
+                create_gateway(upstreams, security),
+                host=self.host,
+                port=self.port,
+                log_config=None,
+                access_log=False,
             )
-            workers.append(asyncio.create_task(worker.run(stop), name=f"{service}-worker"))
-            if service == "catalog":
-                seed = importlib.import_module("catalog.seed")
-                departments, items = await seed.load_wucheng(app.state.sessions)
-                if items:
-                    log.info("loaded the Wucheng catalogue: %d departments, %d items", departments, items)
-        gateway = create_gateway(upstreams, await asyncio.to_thread(_security, data_dir, internal_key))
-        config = uvicorn.Config(gateway, host=host, port=port, log_config=None, access_log=False)
-        server = uvicorn.Server(config)
-        print(
-            f"婺城区最多跑一次平台 (embedded) on http://{host}:{port}  API docs: http://{host}:{port}/docs",
-            flush=True,
-        )
-        try:
-            await server.serve()
-        finally:
-            stop.set()
-            await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), 10)
+            self.server = uvicorn.Server(config)
+            print(f"婺城区最多跑一次平台 (embedded) on {self.url}  API docs: {self.url}/docs", flush=True)
+            try:
+                await self.server.serve()
+            finally:
+                stop.set()
+                await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), 10)
+
+    async def _start_service(
+        self, service: str, internal_key: bytes, stack: contextlib.AsyncExitStack
+    ) -> FastAPI:
+        url = f"sqlite+aiosqlite:///{self.data_dir / service}.db"
+        migrations: Path = _service_module(service, "db").MIGRATIONS_DIR  # type: ignore[attr-defined]
+        await asyncio.to_thread(upgrade, migrations, url)  # the migrate step, before serving
+        app: FastAPI = _service_module(service, "main").create_app(url, internal_key)  # type: ignore[attr-defined]
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        return app
+
+    async def _seed(self, catalog: FastAPI) -> None:
+        seed = importlib.import_module("catalog.seed")
+        departments, items = await seed.load_wucheng(catalog.state.sessions)
+        if items:
+            log.info("loaded the Wucheng catalogue: %d departments, %d items", departments, items)
 
 
 def _security(data_dir: Path, internal_key: bytes) -> Security:
@@ -98,7 +126,8 @@ def main() -> None:
     port = int(os.environ.get("PORT", "8000"))
     data_dir = Path(os.environ.get("DATA_DIR", ".run/embedded"))
     data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(serve(host, port, data_dir))
+    rate_factor = float(os.environ.get("RATE_LIMIT_FACTOR", "1"))
+    asyncio.run(EmbeddedPlatform(host, port, data_dir, rate_factor).run())
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from servicekit.db import make_sessionmaker
 from servicekit.migrations import current_revision, head_revision
-from servicekit.problems import install_problem_handlers
+from servicekit.problems import document_problems, install_problem_handlers
 from servicekit.requestid import RequestIdMiddleware
 
 
@@ -38,7 +39,14 @@ def create_service_app(
             await on_shutdown()
         await engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        # Operation ids are the function names: readable names in generated clients.
+        generate_unique_id_function=lambda route: route.name,
+    )
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.service_name = name
@@ -69,4 +77,15 @@ def create_service_app(
 
     for router in routers:
         app.include_router(router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(
+                get_openapi(
+                    title=app.title, version=app.version, description=app.description, routes=app.routes
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -7,9 +7,53 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    rule: str
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details as every error of the platform is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable machine-readable error code")
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+ERROR_STATUSES = {
+    "401": "未认证 Unauthenticated",
+    "403": "无权访问 Forbidden",
+    "404": "未找到 Not found",
+    "409": "数据冲突 Conflict",
+    "422": "请求参数有误 Invalid request",
+}
+
+
+def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI say what the service really answers on errors: problem+json, not FastAPI's."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    schemas["ProblemDetails"] = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schemas["ProblemDetails"].pop("$defs", {}))
+    ref = {"$ref": "#/components/schemas/ProblemDetails"}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, title in ERROR_STATUSES.items():
+                responses[status] = {"description": title, "content": {PROBLEM_JSON: {"schema": ref}}}
+    return spec
 
 
 class Problem(Exception):

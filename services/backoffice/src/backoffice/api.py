@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from backoffice import service
 from backoffice.schemas import TaskPage, TaskPublic
@@ -28,5 +28,7 @@ async def worklist(
 
 
 @router.get("/applications/{application_id}/task", response_model=TaskPublic)
-async def task_for_application(application_id: str, session: SessionDep, identity: Reader) -> TaskPublic:
+async def task_for_application(
+    application_id: Annotated[str, Path(max_length=40)], session: SessionDep, identity: Reader
+) -> TaskPublic:
     return TaskPublic.model_validate(await service.task_for_application(session, identity, application_id))

@@ -7,6 +7,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.db import UtcDateTime
+
 
 class Base(DeclarativeBase):
     pass
@@ -25,5 +27,5 @@ class Task(Base):
     item_version: Mapped[int]
     department_code: Mapped[str] = mapped_column(sa.String(40))
     status: Mapped[str] = mapped_column(sa.String(20))
-    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deadline_date: Mapped[date | None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from catalog import service
 from catalog.models import Department
@@ -31,17 +31,21 @@ async def create_item(body: ItemCreate, session: SessionDep) -> ItemPublic:
 
 
 @router.post("/items/{item_id}/publish", response_model=ItemPublic, dependencies=WRITE)
-async def publish_item(item_id: str, session: SessionDep) -> ItemPublic:
+async def publish_item(item_id: Annotated[str, Path(max_length=40)], session: SessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await service.publish_item(session, item_id))
 
 
 @router.get("/items/{item_id}", response_model=ItemPublic, dependencies=READ)
-async def get_item(item_id: str, session: SessionDep) -> ItemPublic:
+async def get_item(item_id: Annotated[str, Path(max_length=40)], session: SessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await service.get_item(session, item_id))
 
 
 @router.get("/items/{item_id}/versions/{version}", response_model=ItemPublic, dependencies=READ)
-async def get_item_version(item_id: str, version: int, session: SessionDep) -> ItemPublic:
+async def get_item_version(
+    item_id: Annotated[str, Path(max_length=40)],
+    version: Annotated[int, Path(ge=1, le=100_000)],
+    session: SessionDep,
+) -> ItemPublic:
     return ItemPublic.model_validate(await service.get_item(session, item_id, version))
 
 
@@ -50,7 +54,7 @@ async def list_items(
     session: SessionDep,
     q: Annotated[str | None, Query(max_length=50)] = None,
     department: Annotated[str | None, Query(max_length=40)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ItemPage:
     async with session.begin():

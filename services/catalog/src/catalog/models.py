@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.db import UtcDateTime
+
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: sa.JSON}
@@ -57,5 +59,5 @@ class ItemVersion(Base):
     guide: Mapped[dict[str, Any]]
     effective_from: Mapped[date | None]
     effective_to: Mapped[date | None]
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    published_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

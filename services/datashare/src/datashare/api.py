@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 
 from datashare import service
 from datashare.schemas import CertificatePublic
@@ -17,7 +17,7 @@ router = APIRouter(tags=["datashare"])
 
 @router.get("/certificates/{certificate_id}", response_model=CertificatePublic)
 async def get_certificate(
-    certificate_id: str,
+    certificate_id: Annotated[str, Path(max_length=40)],
     session: SessionDep,
     identity: Annotated[Identity, Depends(requires("datashare:read"))],
 ) -> CertificatePublic:

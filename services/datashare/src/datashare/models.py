@@ -7,6 +7,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.db import UtcDateTime
+
 
 class Base(DeclarativeBase):
     pass
@@ -27,4 +29,4 @@ class Certificate(Base):
     issued_on: Mapped[date]
     valid_until: Mapped[date | None]
     status: Mapped[str] = mapped_column(sa.String(10))
-    registered_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Response, status
 
 from intake import service
 from intake.schemas import ApplicationCreate, ApplicationPublic, ItemView
@@ -31,7 +31,9 @@ async def submit_application(
 
 @router.get("/applications/{application_id}", response_model=ApplicationPublic)
 async def get_application(
-    application_id: str, session: SessionDep, identity: Annotated[Identity, Depends(requires("intake:read"))]
+    application_id: Annotated[str, Path(max_length=40)],
+    session: SessionDep,
+    identity: Annotated[Identity, Depends(requires("intake:read"))],
 ) -> ApplicationPublic:
     return ApplicationPublic.model_validate(await service.get_application(session, identity, application_id))
 
@@ -42,5 +44,5 @@ async def get_application(
     summary="The item as intake knows it",
     dependencies=[Depends(requires("catalog:read"))],
 )
-async def get_item(item_id: str, session: SessionDep) -> ItemView:
+async def get_item(item_id: Annotated[str, Path(max_length=40)], session: SessionDep) -> ItemView:
     return ItemView.model_validate(await service.get_item(session, item_id))

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.db import UtcDateTime
+
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {list[dict[str, Any]]: sa.JSON}
@@ -55,8 +57,8 @@ class Application(Base):
     channel: Mapped[str] = mapped_column(sa.String(10))
     status: Mapped[str] = mapped_column(sa.String(20))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    accepted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class CaseSerial(Base):

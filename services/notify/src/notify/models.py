@@ -7,6 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.db import UtcDateTime
+
 
 class Base(DeclarativeBase):
     pass
@@ -27,4 +29,4 @@ class Message(Base):
     case_number: Mapped[str | None] = mapped_column(sa.String(50), index=True)
     body: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(20))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
