@@ -35,13 +35,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version as dist_version
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -75,6 +75,7 @@ GOAL_E2E_P99_S = 0.025
 GOAL_THROUGHPUT_RATIO = 0.5
 GOAL_WRITE_RATIO = 1.1
 STOP_TIMEOUT_S = 30.0
+T = TypeVar("T")
 OUTSIDE_LOAD_WARN = 10.0  # % of the machine used outside the benchmark that makes a phase suspect
 THIS_FILE = Path(__file__).resolve()  # children are this script with --role
 
@@ -296,8 +297,9 @@ def cpu_report(before: CpuSnapshot, after: CpuSnapshot, events: int) -> tuple[st
 
 
 def emit(kind: str, payload: str) -> None:
-    sys.stdout.write(f"{kind} {payload}\n")
-    sys.stdout.flush()
+    with contextlib.suppress(BrokenPipeError):  # the parent is gone: nobody to tell
+        sys.stdout.write(f"{kind} {payload}\n")
+        sys.stdout.flush()
 
 
 async def report_progress(count: Callable[[], int], stop: asyncio.Event) -> None:
@@ -389,7 +391,8 @@ async def child_main(args: argparse.Namespace) -> int:
         loop.call_soon_threadsafe(stop.set)
 
     threading.Thread(target=watch_stdin, daemon=True).start()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C reaches the whole process group
+        loop.add_signal_handler(sig, stop.set)
     roles: dict[str, Callable[[argparse.Namespace, asyncio.Event], Awaitable[dict[str, Any]]]] = {
         "raw-consumer": role_raw_consumer,
         "relay": role_relay,
@@ -1099,6 +1102,30 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def run_bounded(coro: Coroutine[Any, Any, T], timeout_s: float) -> T:
+    """asyncio.run with a time limit; SIGINT/SIGTERM cancel the work in an orderly way.
+
+    Inside the loop a signal cancels the main task, so every `finally` (stopping the child
+    processes, disposing engines) runs before the broker and the cluster are stopped. Outside it
+    (starting them) the signal raises KeyboardInterrupt, which unwinds the ExitStack.
+    """
+
+    async def guarded() -> T:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        return await asyncio.wait_for(coro, timeout_s)
+
+    try:
+        return asyncio.run(guarded())
+    finally:
+        # closing the loop put the default handlers back
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def load_average() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
@@ -1167,7 +1194,7 @@ def infrastructure(
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
         if bootstrap:
             kafka_version = "external (KAFKA_BOOTSTRAP_SERVERS)"
-            stack.callback(lambda: asyncio.run(asyncio.wait_for(delete_topics(bootstrap, run_id), 60)))
+            stack.callback(lambda: run_bounded(delete_topics(bootstrap, run_id), 60))
         else:
             log("starting Kafka")
             broker = start_kafka()
@@ -1215,8 +1242,8 @@ def main() -> int:
         try:
             urls = [server.create_database(name) for name in names]
             for url in urls:
-                asyncio.run(asyncio.wait_for(prepare_database(url), 60))
-            pg_facts = asyncio.run(asyncio.wait_for(server_facts(server.admin_url), 30))
+                run_bounded(prepare_database(url), 60)
+            pg_facts = run_bounded(server_facts(server.admin_url), 30)
             machine = (
                 f"machine: {os.cpu_count()} cores, load average at start {load_at_start} | "
                 f"Python {platform.python_version()} (asyncio) | {kafka_version} | {pg_facts} | "
@@ -1225,7 +1252,11 @@ def main() -> int:
             )
             setup = Setup(bootstrap, urls[0], urls[1], urls[2], run_id=run_id, sizes=sizes, watched=watched)
             timeout = 400.0 if args.quick else 900.0
-            return asyncio.run(asyncio.wait_for(bench(setup, machine), timeout))
+            try:
+                return run_bounded(bench(setup, machine), timeout)
+            except asyncio.CancelledError:
+                log("interrupted: stopped the child processes, now stopping Kafka and PostgreSQL")
+                return 130
         finally:
             if isinstance(server, ExternalPostgres):
                 # a shared server is tidied; a local cluster is deleted whole

@@ -28,6 +28,8 @@ from servicekit.problems import problem_response
 from servicekit.requestid import RequestIdMiddleware
 
 audit = logging.getLogger("audit")
+# The access log names the route template, never the concrete path or query: no personal data.
+access = logging.getLogger("access")
 # Never forwarded: the caller's credentials stay here, and an identity header from outside is forged.
 _STRIPPED = {b"authorization", IDENTITY_HEADER.encode(), b"cookie"}
 
@@ -178,6 +180,17 @@ class Gateway:
         try:
             await self.upstreams[route.service].forward(scope, receive, send_observed, path)
         finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            access.info(
+                "%s %s%s %d %.1fms kind=%s client=%s",
+                route.method,
+                route.service,
+                route.path,
+                status,
+                elapsed_ms,
+                identity.kind,
+                identity.client_id,
+            )
             self.metrics.requests.labels(route.service, f"{route.method} {route.path}", str(status)).inc()
             if status >= 500:
                 self.metrics.upstream_errors.labels(route.service).inc()

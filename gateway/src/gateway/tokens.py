@@ -20,14 +20,19 @@ class InvalidToken(Exception):
 
 
 class TokenIssuer:
-    def __init__(self, keys: KeySet, *, issuer: str, audience: str, ttl_s: int) -> None:
+    def __init__(
+        self, keys: KeySet, *, issuer: str, audience: str, ttl_s: int, rotate_after_s: float = 24 * 3600
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.ttl_s = ttl_s
+        self.rotate_after_s = rotate_after_s
 
     def issue(self, identity: Identity, now: float | None = None) -> str:
         now = now or time.time()
+        if now - self.keys.current.created_at >= self.rotate_after_s:
+            self.keys.rotate(now)
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
