@@ -165,7 +165,12 @@ async def test_missing_expired_wrongly_signed_and_alg_none_tokens_are_401(
         ttl_s=300,
     )
     claims = jwt.decode(security.issuer.issue(operator), options={"verify_signature": False})
-    hs256 = jwt.encode(claims, "secret", algorithm="HS256", headers={"kid": security.issuer.keys.current.kid})
+    hs256 = jwt.encode(
+        claims,
+        "a-shared-secret-of-thirty-two-bytes!",
+        algorithm="HS256",
+        headers={"kid": security.issuer.keys.current.kid},
+    )
     for token, reason in [
         (expired, "token expired"),
         (other_keys.issue(operator), "unknown signing key"),

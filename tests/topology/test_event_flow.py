@@ -51,13 +51,22 @@ DEPARTMENT: dict[str, str] = {
 ITEM: dict[str, Any] = {
     "item_id": "wc-rsj-sbk",
     "base_code": "332012003000",
-    "department_code": "wc-rsj",
+    "department": "wc-rsj",
     "name": "社会保障卡申领",
-    "handling_type": "承诺件",
+    "type": "公共服务",
+    "guiding_department": "省人力社保厅",
+    "legal_basis": ["《中华人民共和国社会保险法》第五十八条"],
+    "materials": [{"name": "居民身份证", "key": True, "certificate_type": "id_card"}],
+    "steps": [{"name": "受理", "days": 0}, {"name": "制卡", "days": 5}],
+    "legal_limit": {"value": 20, "unit": "工作日"},
     "promised_limit": {"value": 5, "unit": "工作日"},
     "trips": 0,
+    "handling_type": "承诺件",
+    "location": "婺城区行政服务中心一楼社保窗口",
+    "hours": "周一至周五 8:30-12:00 14:30-17:30",
+    "consult_phone": "0579-82469001",
+    "complaint_phone": "12345",
     "minsheng": True,
-    "materials": [{"name": "居民身份证", "key": True, "certificate_type": "id_card"}],
 }
 
 

@@ -19,6 +19,26 @@ class MaterialSpec(EventData):
     certificate_type: str | None = Field(
         default=None, description="Certificate type in datashare that can supply it (一证通办)"
     )
+    form: str | None = Field(default=None, description="原件 / 复印件 / 电子")
+    copies: int | None = None
+    trust_level: str | None = Field(default=None, description="材料可信等级 A-D")
+    sample: str | None = Field(default=None, description="填写样稿 guidance shown with a missing material")
+
+
+class SituationSpec(EventData):
+    """情形: a situation and the materials that apply in it."""
+
+    code: str
+    name: str
+    materials: list[str]
+
+
+class StepSpec(EventData):
+    """A process step; special steps (特殊环节) do not count toward the time limit."""
+
+    name: str
+    days: int
+    counts_toward_limit: bool
 
 
 class ItemPublished(EventData):
@@ -38,6 +58,18 @@ class ItemPublished(EventData):
     minsheng: bool
     materials: list[MaterialSpec]
     effective_from: date
+    legal_limit_days: int | None = None
+    legal_limit_unit: str | None = None
+    situations: list[SituationSpec] = Field(default_factory=list)
+    steps: list[StepSpec] = Field(default_factory=list)
+    joint_departments: list[str] = Field(default_factory=list, description="协办 departments of a 联办件")
+    deciding_department: str | None = Field(default=None, description="The deciding body of a 上报件")
+    result_name: str | None = None
+    result_certificate_type: str | None = Field(default=None, description="Certificate the decision issues")
+    item_type: str | None = Field(default=None, description="事项类型, e.g. 行政许可")
+    zero_trip: bool | None = Field(default=None, description="零次跑")
+    one_certificate: bool | None = Field(default=None, description="一证通办")
+    fee_fen: int | None = Field(default=None, description="Total fee in fen")
 
 
 class ItemRetired(EventData):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 
 from catalog import service
 from catalog.models import Department
-from catalog.schemas import DepartmentCreate, DepartmentPublic, ItemCreate, ItemPage, ItemPublic
+from catalog.schemas import DepartmentCreate, DepartmentPublic, ItemPage, ItemPublic, ItemSpec
 from servicekit.auth import requires
 from servicekit.deps import SessionDep
 
@@ -26,7 +26,7 @@ async def create_department(body: DepartmentCreate, session: SessionDep) -> Depa
 
 
 @router.post("/items", status_code=status.HTTP_201_CREATED, response_model=ItemPublic, dependencies=WRITE)
-async def create_item(body: ItemCreate, session: SessionDep) -> ItemPublic:
+async def create_item(body: ItemSpec, session: SessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await service.create_item(session, body))
 
 

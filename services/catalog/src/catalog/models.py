@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from catalog import derived
 from servicekit.db import UtcDateTime
 
 
@@ -61,3 +62,11 @@ class ItemVersion(Base):
     effective_to: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    @property
+    def zero_trip(self) -> bool:
+        return derived.zero_trip(self.trips)
+
+    @property
+    def one_certificate(self) -> bool:
+        return derived.one_certificate(self.guide.get("materials", []))

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from govcodes.itemcode import ITEM_TYPES, InvalidItemCode, implementation_code
+from govcodes.itemcode import InvalidItemCode, implementation_code
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalog import events
 from catalog.models import Department, ItemVersion
-from catalog.schemas import DepartmentCreate, ItemCreate
-from contracts.catalog import ItemPublished, ItemRetired, MaterialSpec
-from contracts.envelope import Event, new_event
+from catalog.schemas import DepartmentCreate, ItemSpec
 from messaging.outbox import add_event
-from servicekit.logs import request_id_var
 from servicekit.problems import Problem, not_found
 
-SOURCE = "/catalog"
+FieldError = dict[str, str]
+
+
+def invalid(errors: list[FieldError], detail: str = "请求参数有误 (invalid fields)") -> Problem:
+    fields = ", ".join(e["field"] for e in errors)
+    return Problem(
+        422, "validation_failed", "请求参数有误 Invalid request", f"{detail}: {fields}", errors=errors
+    )
 
 
 def _conflict(field: str, detail: str) -> Problem:
@@ -26,16 +31,6 @@ def _conflict(field: str, detail: str) -> Problem:
         "数据冲突 Conflict",
         detail,
         errors=[{"field": field, "rule": "unique", "message": detail}],
-    )
-
-
-def _invalid(field: str, rule: str, detail: str) -> Problem:
-    return Problem(
-        422,
-        "validation_failed",
-        "请求参数有误 Invalid request",
-        detail,
-        errors=[{"field": field, "rule": rule, "message": detail}],
     )
 
 
@@ -57,113 +52,142 @@ async def create_department(session: AsyncSession, data: DepartmentCreate) -> De
     return department
 
 
-async def create_item(session: AsyncSession, data: ItemCreate) -> ItemVersion:
-    """Create the next draft version of an item (version 1 for a new item)."""
-    async with session.begin():
-        department = await session.get(Department, data.department_code)
-        if department is None:
-            raise _invalid(
-                "department_code", "exists", f"部门 {data.department_code} 不存在 (unknown department)"
-            )
-        try:
-            impl = implementation_code(department.credit_code, department.level, data.base_code)
-        except InvalidItemCode as exc:
-            raise _invalid("base_code", "item_code", str(exc)) from exc
-        latest = await session.scalar(
-            sa.select(ItemVersion)
-            .where(ItemVersion.item_id == data.item_id)
-            .order_by(ItemVersion.version.desc())
+async def reference_errors(session: AsyncSession, spec: ItemSpec) -> list[FieldError]:
+    """What in `spec` points at nothing: departments, or a code another item already uses."""
+    errors: list[FieldError] = []
+    named = {spec.department, *spec.joint_departments}
+    if spec.deciding_department is not None:
+        named.add(spec.deciding_department)
+    known = {
+        code: dept
+        for code, dept in (
+            await session.execute(sa.select(Department.code, Department).where(Department.code.in_(named)))
+        ).all()
+    }
+    if spec.department not in known:
+        errors.append(
+            {"field": "department", "rule": "exists", "message": f"unknown department {spec.department}"}
         )
-        if latest is not None and latest.status == "draft":
-            raise _conflict("item_id", f"事项 {data.item_id} 已有草稿版本 {latest.version} (a draft exists)")
-        if latest is None:
-            clash = await session.scalar(
-                sa.select(ItemVersion.item_id).where(ItemVersion.implementation_code == impl)
+    for code in spec.joint_departments:
+        if code not in known:
+            errors.append(
+                {"field": "joint_departments", "rule": "exists", "message": f"unknown department {code}"}
             )
-            if clash is not None:
-                raise _conflict("base_code", f"实施编码 {impl} 已被事项 {clash} 使用 (duplicate code)")
-        guide = {**data.guide, "materials": [m.model_dump() for m in data.materials]}
-        item = ItemVersion(
-            item_id=data.item_id,
-            version=1 if latest is None else latest.version + 1,
-            status="draft",
-            base_code=data.base_code,
-            implementation_code=impl,
-            name=data.name,
-            department_code=data.department_code,
-            item_type=ITEM_TYPES[data.base_code[2:4]],
-            handling_type=data.handling_type,
-            deciding_level=data.deciding_level,
-            promised_limit_days=data.promised_limit.value,
-            promised_limit_unit=data.promised_limit.unit,
-            trips=data.trips,
-            minsheng=data.minsheng,
-            guide=guide,
-            effective_from=data.effective_from,
-            created_at=datetime.now(UTC),
+    if spec.deciding_department is not None and spec.deciding_department not in known:
+        message = f"unknown department {spec.deciding_department}"
+        errors.append({"field": "deciding_department", "rule": "exists", "message": message})
+    if errors:
+        return errors
+    department = known[spec.department]
+    try:
+        impl = implementation_code(department.credit_code, department.level, spec.base_code)
+    except InvalidItemCode as exc:
+        return [{"field": "base_code", "rule": "item_code", "message": str(exc)}]
+    owner = await session.scalar(
+        sa.select(ItemVersion.item_id).where(ItemVersion.implementation_code == impl).limit(1)
+    )
+    if owner is not None and owner != spec.resolved_item_id():
+        errors.append(
+            {"field": "base_code", "rule": "unique", "message": f"implementation code {impl} is {owner}'s"}
         )
-        session.add(item)
+    return errors
+
+
+async def stage_item(session: AsyncSession, spec: ItemSpec) -> ItemVersion:
+    """The next draft version of an item, inside the caller's transaction."""
+    if errors := await reference_errors(session, spec):
+        raise invalid(errors)
+    item_id = spec.resolved_item_id()
+    department = await session.get(Department, spec.department)
+    assert department is not None
+    latest = await session.scalar(
+        sa.select(ItemVersion)
+        .where(ItemVersion.item_id == item_id)
+        .order_by(ItemVersion.version.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.status == "draft":
+        raise _conflict("item_id", f"事项 {item_id} 已有草稿版本 {latest.version} (a draft exists)")
+    item = ItemVersion(
+        item_id=item_id,
+        version=1 if latest is None else latest.version + 1,
+        status="draft",
+        base_code=spec.base_code,
+        implementation_code=implementation_code(department.credit_code, department.level, spec.base_code),
+        name=spec.name,
+        department_code=spec.department,
+        item_type=spec.type,
+        handling_type=spec.handling_type,
+        deciding_level=spec.deciding_level,
+        promised_limit_days=spec.promised_limit.value,
+        promised_limit_unit=spec.promised_limit.unit,
+        trips=spec.trips,
+        minsheng=spec.minsheng,
+        guide=spec.model_dump(mode="json", exclude={"item_id", "effective_from"}),
+        effective_from=spec.effective_from,
+        created_at=datetime.now(UTC),
+    )
+    session.add(item)
+    await session.flush()
     return item
 
 
-async def publish_item(session: AsyncSession, item_id: str, today: date | None = None) -> ItemVersion:
-    """Publish the draft; the previously published version is retired the same day."""
-    today = today or date.today()
+async def create_item(session: AsyncSession, spec: ItemSpec) -> ItemVersion:
     async with session.begin():
-        versions = (
-            await session.scalars(
-                sa.select(ItemVersion)
-                .where(ItemVersion.item_id == item_id)
-                .order_by(ItemVersion.version.desc())
-                .with_for_update()
-            )
-        ).all()
-        if not versions:
-            raise not_found("事项 item", item_id)
-        draft = versions[0]
-        if draft.status != "draft":
-            raise Problem(
-                409,
-                "invalid_state",
-                "状态不允许 Invalid state",
-                f"事项 {item_id} 没有待发布的草稿 (no draft)",
-            )
-        for old in versions[1:]:
-            if old.status == "published":
-                old.status, old.effective_to = "retired", today
-                retired = ItemRetired(item_id=item_id, version=old.version, effective_to=today)
-                await add_event(session, _event("catalog.item.retired", item_id, retired))
-        draft.status = "published"
-        draft.published_at = datetime.now(UTC)
-        draft.effective_from = draft.effective_from or today
-        await add_event(session, _event("catalog.item.published", item_id, _published(draft)))
+        return await stage_item(session, spec)
+
+
+async def publish_staged(session: AsyncSession, item_id: str, today: date) -> ItemVersion:
+    """Publish the draft inside the caller's transaction; the published version before it retires."""
+    versions = (
+        await session.scalars(
+            sa.select(ItemVersion)
+            .where(ItemVersion.item_id == item_id)
+            .order_by(ItemVersion.version.desc())
+            .with_for_update()
+        )
+    ).all()
+    if not versions:
+        raise not_found("事项 item", item_id)
+    draft = versions[0]
+    if draft.status != "draft":
+        raise Problem(
+            409, "invalid_state", "状态不允许 Invalid state", f"事项 {item_id} 没有待发布的草稿 (no draft)"
+        )
+    draft.effective_from = draft.effective_from or today
+    for old in versions[1:]:
+        if old.status != "published":
+            continue
+        if old.effective_from is not None and draft.effective_from <= old.effective_from:
+            message = f"must be after the current version's {old.effective_from} (versions may not overlap)"
+            raise invalid([{"field": "effective_from", "rule": "no_overlap", "message": message}])
+        old.status, old.effective_to = "retired", draft.effective_from - timedelta(days=1)
+        await add_event(session, events.retired(old))
+    draft.status = "published"
+    draft.published_at = datetime.now(UTC)
+    await add_event(session, events.published(draft))
     return draft
 
 
-def _published(item: ItemVersion) -> ItemPublished:
-    assert item.effective_from is not None
-    return ItemPublished(
-        item_id=item.item_id,
-        version=item.version,
-        base_code=item.base_code,
-        implementation_code=item.implementation_code,
-        name=item.name,
-        department_code=item.department_code,
-        handling_type=item.handling_type,
-        deciding_level=item.deciding_level,
-        promised_limit_days=item.promised_limit_days,
-        promised_limit_unit=item.promised_limit_unit,
-        trips=item.trips,
-        minsheng=item.minsheng,
-        materials=[MaterialSpec.model_validate(m) for m in item.guide.get("materials", [])],
-        effective_from=item.effective_from,
-    )
+async def publish_item(session: AsyncSession, item_id: str, today: date | None = None) -> ItemVersion:
+    async with session.begin():
+        return await publish_staged(session, item_id, today or date.today())
 
 
-def _event(event_type: str, item_id: str, data: ItemPublished | ItemRetired) -> Event:
-    return new_event(
-        type=event_type, source=SOURCE, subject=item_id, data=data, requestid=request_id_var.get()
-    )
+async def retire_item(session: AsyncSession, item_id: str, today: date | None = None) -> ItemVersion:
+    """Withdraw the published version without a successor (事项取消)."""
+    today = today or date.today()
+    async with session.begin():
+        item = await session.scalar(
+            sa.select(ItemVersion)
+            .where(ItemVersion.item_id == item_id, ItemVersion.status == "published")
+            .with_for_update()
+        )
+        if item is None:
+            raise not_found("已发布事项 published item", item_id)
+        item.status, item.effective_to = "retired", today
+        await add_event(session, events.retired(item))
+    return item
 
 
 async def get_item(session: AsyncSession, item_id: str, version: int | None = None) -> ItemVersion:
