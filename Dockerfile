@@ -6,5 +6,5 @@ RUN pip install --no-cache-dir -r requirements.lock
 COPY libs ./libs
 COPY services ./services
 COPY gateway ./gateway
-ENV PYTHONPATH=/app/libs/contracts/src:/app/libs/messaging/src:/app/libs/servicekit/src:/app/libs/govcodes/src:/app/services/catalog/src:/app/services/intake/src:/app/services/backoffice/src:/app/services/notify/src:/app/services/datashare/src:/app/gateway/src
+ENV PYTHONPATH=/app/libs/contracts/src:/app/libs/messaging/src:/app/libs/servicekit/src:/app/libs/govcodes/src:/app/libs/workcalendar/src:/app/services/catalog/src:/app/services/intake/src:/app/services/backoffice/src:/app/services/notify/src:/app/services/datashare/src:/app/gateway/src
 USER nobody

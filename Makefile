@@ -4,7 +4,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-SRC_DIRS := libs/contracts/src libs/messaging/src libs/servicekit/src libs/govcodes/src \
+SRC_DIRS := libs/contracts/src libs/messaging/src libs/servicekit/src libs/govcodes/src libs/workcalendar/src \
 	services/catalog/src services/intake/src services/backoffice/src services/notify/src \
 	services/datashare/src gateway/src infra/src
 STAMP := $(VENV)/.installed
