@@ -63,7 +63,7 @@ async def test_a_version_may_not_overlap_the_current_one(db_url: str) -> None:
         assert overlapping.json()["errors"][0] == {
             "field": "effective_from",
             "rule": "no_overlap",
-            "message": "must be after the current version's 2026-06-01 (versions may not overlap)",
+            "message": "must not be before the current version's 2026-06-01 (versions may not overlap)",
         }
         assert (await client.get("/items/wc-mzj-lnyd")).json()["version"] == 1
 

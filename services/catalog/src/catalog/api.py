@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
 
-from catalog import service
+from catalog import guide, service, stats, transfer
+from catalog.guide import GuideView
 from catalog.models import Department
-from catalog.schemas import DepartmentCreate, DepartmentPublic, ItemPage, ItemPublic, ItemSpec
+from catalog.schemas import DepartmentCreate, DepartmentPublic, ImportResult, ItemPublic, ItemSpec
+from catalog.stats import CatalogueStatistics
 from servicekit.auth import requires
 from servicekit.deps import SessionDep
 
@@ -30,6 +34,67 @@ async def create_item(body: ItemSpec, session: SessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await service.create_item(session, body))
 
 
+@router.post(
+    "/items/import",
+    response_model=ImportResult,
+    dependencies=WRITE,
+    summary="Load a whole list of items (JSON or CSV): all or nothing, bad rows named",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def import_items(request: Request, session: SessionDep) -> ImportResult:
+    fmt: transfer.Format = "csv" if request.headers.get("content-type", "").startswith("text/csv") else "json"
+    report = await transfer.import_items(session, transfer.parse(await request.body(), fmt), date.today())
+    return ImportResult(
+        published=len(report.published), unchanged=len(report.unchanged), items=report.published
+    )
+
+
+@router.get("/items/export", dependencies=READ, summary="Every published item, in the import format")
+async def export_items(session: SessionDep, format: Literal["json", "csv"] = "json") -> Response:
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    headers = {"Content-Disposition": f'attachment; filename="wucheng-items.{format}"'}
+    return Response(await transfer.export_items(session, format), media_type=media, headers=headers)
+
+
+@router.get("/statistics", response_model=CatalogueStatistics, dependencies=READ)
+async def statistics(session: SessionDep) -> CatalogueStatistics:
+    """事项 figures as the report counts them: items, 零次跑, 民生, 一证通办, 即办件."""
+    return await stats.catalogue_statistics(session)
+
+
+@router.get("/items/{item_id}/guide", response_model=GuideView, dependencies=READ)
+async def item_guide(
+    item_id: Annotated[str, Path(max_length=40)],
+    session: SessionDep,
+    situation: Annotated[str | None, Query(max_length=20)] = None,
+) -> GuideView:
+    """Everything a citizen needs before leaving home, with the 一次性告知 list."""
+    return await service.guide_for(session, item_id, situation)
+
+
+@router.get("/items/{item_id}/guide.html", response_class=HTMLResponse, dependencies=READ)
+async def item_guide_printable(
+    item_id: Annotated[str, Path(max_length=40)],
+    session: SessionDep,
+    situation: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    """The same guide as a printable page (print CSS): what the window hands out."""
+    return HTMLResponse(guide.render_printable(await service.guide_for(session, item_id, situation)))
+
+
+@router.post("/items/{item_id}/retire", response_model=ItemPublic, dependencies=WRITE)
+async def retire_item(item_id: Annotated[str, Path(max_length=40)], session: SessionDep) -> ItemPublic:
+    return ItemPublic.model_validate(await service.retire_item(session, item_id))
+
+
 @router.post("/items/{item_id}/publish", response_model=ItemPublic, dependencies=WRITE)
 async def publish_item(item_id: Annotated[str, Path(max_length=40)], session: SessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await service.publish_item(session, item_id))
@@ -47,20 +112,3 @@ async def get_item_version(
     session: SessionDep,
 ) -> ItemPublic:
     return ItemPublic.model_validate(await service.get_item(session, item_id, version))
-
-
-@router.get("/items", response_model=ItemPage, dependencies=READ)
-async def list_items(
-    session: SessionDep,
-    q: Annotated[str | None, Query(max_length=50)] = None,
-    department: Annotated[str | None, Query(max_length=40)] = None,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> ItemPage:
-    async with session.begin():
-        rows, total = await service.list_items(
-            session, q=q, department=department, offset=offset, limit=limit
-        )
-    return ItemPage(
-        items=[ItemPublic.model_validate(r) for r in rows], total=total, offset=offset, limit=limit
-    )

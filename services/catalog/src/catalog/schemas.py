@@ -251,3 +251,9 @@ class ItemPage(BaseModel):
     total: int
     offset: int
     limit: int
+
+
+class ImportResult(BaseModel):
+    published: int
+    unchanged: int
+    items: list[str]

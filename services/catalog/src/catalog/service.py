@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -9,8 +11,10 @@ from govcodes.itemcode import InvalidItemCode, implementation_code
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog import events
+from catalog.guide import GuideView, build_guide
 from catalog.models import Department, ItemVersion
 from catalog.schemas import DepartmentCreate, ItemSpec
+from catalog.search import index_item
 from messaging.outbox import add_event
 from servicekit.problems import Problem, not_found
 
@@ -52,40 +56,29 @@ async def create_department(session: AsyncSession, data: DepartmentCreate) -> De
     return department
 
 
-async def reference_errors(session: AsyncSession, spec: ItemSpec) -> list[FieldError]:
-    """What in `spec` points at nothing: departments, or a code another item already uses."""
+def reference_errors(
+    spec: ItemSpec, departments: Mapping[str, Department], owners: Mapping[str, str]
+) -> list[FieldError]:
+    """What in `spec` points at nothing: departments, or an implementation code another item uses."""
     errors: list[FieldError] = []
-    named = {spec.department, *spec.joint_departments}
-    if spec.deciding_department is not None:
-        named.add(spec.deciding_department)
-    known = {
-        code: dept
-        for code, dept in (
-            await session.execute(sa.select(Department.code, Department).where(Department.code.in_(named)))
-        ).all()
-    }
-    if spec.department not in known:
-        errors.append(
-            {"field": "department", "rule": "exists", "message": f"unknown department {spec.department}"}
-        )
-    for code in spec.joint_departments:
-        if code not in known:
-            errors.append(
-                {"field": "joint_departments", "rule": "exists", "message": f"unknown department {code}"}
-            )
-    if spec.deciding_department is not None and spec.deciding_department not in known:
-        message = f"unknown department {spec.deciding_department}"
-        errors.append({"field": "deciding_department", "rule": "exists", "message": message})
+    for field, codes in (
+        ("department", [spec.department]),
+        ("joint_departments", spec.joint_departments),
+        ("deciding_department", [spec.deciding_department] if spec.deciding_department else []),
+    ):
+        errors += [
+            {"field": field, "rule": "exists", "message": f"unknown department {code}"}
+            for code in codes
+            if code not in departments
+        ]
     if errors:
         return errors
-    department = known[spec.department]
+    department = departments[spec.department]
     try:
         impl = implementation_code(department.credit_code, department.level, spec.base_code)
     except InvalidItemCode as exc:
         return [{"field": "base_code", "rule": "item_code", "message": str(exc)}]
-    owner = await session.scalar(
-        sa.select(ItemVersion.item_id).where(ItemVersion.implementation_code == impl).limit(1)
-    )
+    owner = owners.get(impl)
     if owner is not None and owner != spec.resolved_item_id():
         errors.append(
             {"field": "base_code", "rule": "unique", "message": f"implementation code {impl} is {owner}'s"}
@@ -93,9 +86,36 @@ async def reference_errors(session: AsyncSession, spec: ItemSpec) -> list[FieldE
     return errors
 
 
+def _named_departments(spec: ItemSpec) -> set[str]:
+    named = {spec.department, *spec.joint_departments}
+    return named | ({spec.deciding_department} if spec.deciding_department else set())
+
+
+async def load_references(
+    session: AsyncSession, specs: Sequence[ItemSpec]
+) -> tuple[dict[str, Department], dict[str, str]]:
+    """The departments `specs` name and the owners of their implementation codes, in two queries."""
+    named = set().union(*(_named_departments(spec) for spec in specs))
+    departments = {
+        d.code: d for d in await session.scalars(sa.select(Department).where(Department.code.in_(named)))
+    }
+    codes = set()
+    for spec in specs:
+        if (department := departments.get(spec.department)) is not None:
+            with contextlib.suppress(InvalidItemCode):
+                codes.add(implementation_code(department.credit_code, department.level, spec.base_code))
+    rows = await session.execute(
+        sa.select(ItemVersion.implementation_code, ItemVersion.item_id).where(
+            ItemVersion.implementation_code.in_(codes)
+        )
+    )
+    return departments, {impl: item_id for impl, item_id in rows}
+
+
 async def stage_item(session: AsyncSession, spec: ItemSpec) -> ItemVersion:
     """The next draft version of an item, inside the caller's transaction."""
-    if errors := await reference_errors(session, spec):
+    departments, owners = await load_references(session, [spec])
+    if errors := reference_errors(spec, departments, owners):
         raise invalid(errors)
     item_id = spec.resolved_item_id()
     department = await session.get(Department, spec.department)
@@ -158,13 +178,20 @@ async def publish_staged(session: AsyncSession, item_id: str, today: date) -> It
     for old in versions[1:]:
         if old.status != "published":
             continue
-        if old.effective_from is not None and draft.effective_from <= old.effective_from:
-            message = f"must be after the current version's {old.effective_from} (versions may not overlap)"
+        if old.effective_from is not None and draft.effective_from < old.effective_from:
+            message = (
+                f"must not be before the current version's {old.effective_from} (versions may not overlap)"
+            )
             raise invalid([{"field": "effective_from", "rule": "no_overlap", "message": message}])
-        old.status, old.effective_to = "retired", draft.effective_from - timedelta(days=1)
+        # A same-day revision (a corrected guide) replaces the old version from that day on.
+        old.status = "retired"
+        old.effective_to = max(
+            old.effective_from or draft.effective_from, draft.effective_from - timedelta(days=1)
+        )
         await add_event(session, events.retired(old))
     draft.status = "published"
     draft.published_at = datetime.now(UTC)
+    await index_item(session, draft)
     await add_event(session, events.published(draft))
     return draft
 
@@ -202,17 +229,9 @@ async def get_item(session: AsyncSession, item_id: str, version: int | None = No
     return item
 
 
-async def list_items(
-    session: AsyncSession, *, q: str | None, department: str | None, offset: int, limit: int
-) -> tuple[list[ItemVersion], int]:
-    """Published items; plain name matching until the search index (jieba, pinyin) lands."""
-    where = [ItemVersion.status == "published"]
-    if q:
-        where.append(ItemVersion.name.contains(q, autoescape=True))
-    if department:
-        where.append(ItemVersion.department_code == department)
-    total = await session.scalar(sa.select(sa.func.count()).select_from(ItemVersion).where(*where))
-    rows = await session.scalars(
-        sa.select(ItemVersion).where(*where).order_by(ItemVersion.base_code).offset(offset).limit(limit)
-    )
-    return list(rows), int(total or 0)
+async def guide_for(session: AsyncSession, item_id: str, situation: str | None) -> GuideView:
+    async with session.begin():
+        item = await get_item(session, item_id)
+        department = await session.get(Department, item.department_code)
+        assert department is not None
+    return build_guide(item, department, situation)
