@@ -27,7 +27,8 @@ class KafkaConfig:
     send_timeout_s: float = 10.0
     stop_timeout_s: float = 5.0
     commit_timeout_s: float = 10.0
-    linger_ms: int = 5
+    # The relay already sends whole batches: lingering only added ~5 ms per round (bench/bus.py).
+    linger_ms: int = 0
 
 
 class KafkaProducer:

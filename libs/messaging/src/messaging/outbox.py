@@ -26,11 +26,14 @@ def outbox_row(event: Event, topic: str | None = None) -> dict[str, object]:
     }
 
 
+# Built once: compiling a fresh insert().values() per call cost ~170 µs per write (bench/bus.py).
+_INSERT = outbox.insert()
+
+
 async def add_event(session: AsyncSession, event: Event, *, topic: str | None = None) -> None:
     """Stage `event` for publication; it is published only if the caller's transaction commits.
 
-    No flush: the row goes out with the caller's other writes at commit, in the same round trip
-    batch, which keeps the outbox's cost close to a plain insert. `topic` overrides the registry
-    (tests use private topics; operators re-route during a topic migration).
+    One INSERT in the caller's transaction (a round trip of its own). `topic` overrides the
+    registry (tests use private topics; operators re-route during a topic migration).
     """
-    await session.execute(outbox.insert().values(**outbox_row(event, topic)))
+    await session.execute(_INSERT, outbox_row(event, topic))
