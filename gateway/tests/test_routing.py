@@ -145,7 +145,7 @@ async def test_http_upstream_forwards_over_the_network_and_answers_502_when_it_i
         "catalog": HttpUpstream("catalog", f"http://127.0.0.1:{port}"),
         "intake": HttpUpstream("intake", f"http://127.0.0.1:{dead_port}"),
     }
-    transport = httpx.ASGITransport(app=create_gateway(upstreams, security))
+    transport = httpx.ASGITransport(app=create_gateway(upstreams, security, rate_factor=100))
     async with (
         _serving(service_apps["catalog"], port),
         httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
@@ -153,6 +153,16 @@ async def test_http_upstream_forwards_over_the_network_and_answers_502_when_it_i
         ok = await client.get("/api/v1/catalog/items", headers={**headers, "X-Request-ID": "via-http"})
         assert ok.status_code == 200
         assert ok.headers["x-request-id"] == "via-http"
+        # A 2 MB upload streams through to the service, which sees every row of it.
+        rows = "".join(f"{n},不是编码,wc-none\n" for n in range(60_000))
+        upload = await client.post(
+            "/api/v1/catalog/items/import",
+            content=("item_id,base_code,department\n" + rows).encode(),
+            headers={**headers, "content-type": "text/csv"},
+        )
+        assert len(upload.request.content) > 1_500_000
+        assert upload.status_code == 413
+        assert upload.json()["code"] == "too_many_rows"
         missing = await client.get("/api/v1/catalog/items/none", headers=headers)
         assert missing.status_code == 404
         assert missing.json()["code"] == "not_found"

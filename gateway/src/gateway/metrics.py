@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class GatewayMetrics:
@@ -27,6 +27,13 @@ class GatewayMetrics:
         self.upstream_errors = Counter(
             "gateway_upstream_errors_total",
             "Upstream failures (5xx answered by the gateway)",
+            ["service"],
+            registry=self.registry,
+        )
+
+        self.breaker_open = Gauge(
+            "gateway_upstream_breaker_open",
+            "1 while the upstream's circuit breaker is open or half-open",
             ["service"],
             registry=self.registry,
         )

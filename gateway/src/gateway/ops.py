@@ -55,6 +55,10 @@ def ops_app(gateway: Gateway) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
+        for name, upstream in gateway.upstreams.items():
+            breaker = getattr(upstream, "breaker", None)
+            if breaker is not None:
+                gateway.metrics.breaker_open.labels(name).set(0 if breaker.state == "closed" else 1)
         return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)

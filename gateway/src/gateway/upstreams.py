@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import aiohttp
@@ -119,7 +120,16 @@ class HttpUpstream:
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in HOP_BY_HOP
         ]
         method = scope["method"]
-        body = await _read_body(receive) if method not in self.IDEMPOTENT else None
+        body: bytes | AsyncIterator[bytes] | None = None
+        if method not in self.IDEMPOTENT:
+            length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+            # Small bodies are read at once (the common JSON case); uploads stream through as they
+            # arrive, so a large file never sits whole in the gateway's memory.
+            body = (
+                await _read_body(receive)
+                if length is not None and int(length) <= _BUFFER_LIMIT
+                else _stream(receive)
+            )
         # Only idempotent requests are retried, and only when nothing reached the client yet.
         attempts = 1 + (self.retries if method in self.IDEMPOTENT else 0)
         for attempt in range(1, attempts + 1):
@@ -171,6 +181,22 @@ class HttpUpstream:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+async def _stream(receive: Receive) -> AsyncIterator[bytes]:
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > _BUFFER_LIMIT * 16:  # a chunked upload without Content-Length is capped here
+            raise ValueError("request body too large")
+        if chunk:
+            yield chunk
+        if not message.get("more_body"):
+            return
 
 
 async def _read_body(receive: Receive) -> bytes:
