@@ -10,7 +10,7 @@ import pytest
 # empty "gateway" module for the folder, shadowing the real package in gateway/src.
 import gateway  # noqa: F401
 
-pytest_plugins = ["localinfra.pytest_plugin"]
+pytest_plugins = ["localinfra.pytest_plugin", "localinfra.kannel_plugin"]
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

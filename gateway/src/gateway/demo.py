@@ -28,7 +28,7 @@ def _client(client_id: str, **fields: object) -> Client:
 
 
 def demo_registry(departments: list[dict[str, str]]) -> ClientRegistry:
-    """The app, a citizen, a hall window, an operator, and one system client per department."""
+    """The app, a citizen, a hall window, an operator, the 12345 hotline, one system client per department."""
     registry = ClientRegistry()
     registry.add(
         _client(
@@ -57,10 +57,18 @@ def demo_registry(departments: list[dict[str, str]]) -> ClientRegistry:
             name="综合受理窗口A01",
             window="A01",
             role="综合受理员",
-            scopes=frozenset({"catalog:read", "intake:apply", "intake:read"}),
+            scopes=frozenset({"catalog:read", "intake:apply", "intake:read", "hall:operate"}),
         )
     )
     registry.add(_client("operator", kind="operator", name="平台运维", scopes=frozenset({"admin"})))
+    registry.add(
+        _client(
+            "hotline-12345",
+            kind="system",
+            name="12345政务服务便民热线",
+            scopes=frozenset({"complaint:write"}),
+        )
+    )
     for department in departments:
         kind = "municipal" if department.get("level") == "city" else "department"
         registry.add(

@@ -12,6 +12,7 @@ import importlib
 import logging
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 
 import uvicorn
@@ -69,11 +70,10 @@ class EmbeddedPlatform:
                     name=service, engine=app.state.engine, transport=broker, subscriptions=subscriptions
                 )
                 workers.append(asyncio.create_task(worker.run(stop), name=f"{service}-worker"))
-                if service == "catalog":
-                    await self._seed(app)
+                await self._seed(service, app)
             security = await asyncio.to_thread(_security, self.data_dir, internal_key)
             config = uvicorn.Config(
-                create_gateway(upstreams, security),
+                create_gateway(upstreams, security, rate_factor=self.rate_factor),
                 host=self.host,
                 port=self.port,
                 log_config=None,
@@ -97,11 +97,18 @@ class EmbeddedPlatform:
         await stack.enter_async_context(app.router.lifespan_context(app))
         return app
 
-    async def _seed(self, catalog: FastAPI) -> None:
-        seed = importlib.import_module("catalog.seed")
-        departments, items = await seed.load_wucheng(catalog.state.sessions)
-        if items:
-            log.info("loaded the Wucheng catalogue: %d departments, %d items", departments, items)
+    async def _seed(self, service: str, app: FastAPI) -> None:
+        """Demo data on first start: the catalogue, the hall, contacts, certificates."""
+        sessions = app.state.sessions
+        if service == "catalog":
+            departments, items = await importlib.import_module("catalog.seed").load_wucheng(sessions)
+            log.info("Wucheng catalogue: %d departments, %d items loaded", departments, items)
+        elif service == "intake":
+            slots = await importlib.import_module("intake.hall.seed").load_demo_hall(sessions, date.today())
+            log.info("demo hall: %d appointment slots loaded", slots)
+        elif service == "notify":
+            contacts = await importlib.import_module("notify.seed").load_demo_contacts(sessions)
+            log.info("demo contacts: %d loaded", contacts)
 
 
 def _security(data_dir: Path, internal_key: bytes) -> Security:

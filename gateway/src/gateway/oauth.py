@@ -21,7 +21,9 @@ from servicekit.problems import problem_response
 
 TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 - a URL path, not a secret
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-CITIZEN_SCOPES = frozenset({"catalog:read", "intake:apply", "intake:read", "notify:read", "datashare:read"})
+CITIZEN_SCOPES = frozenset(
+    {"catalog:read", "intake:apply", "intake:read", "notify:read", "datashare:read", "rating:write"}
+)
 _MAX_BODY = 16 * 1024
 
 

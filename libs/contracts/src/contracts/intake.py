@@ -17,6 +17,15 @@ class TicketIssued(EventData):
     number: str = Field(description="Number shown to the citizen, e.g. A001")
     priority: str
     issued_at: datetime
+    hall_id: str | None = None
+    service_date: date | None = None
+    channel: str | None = Field(default=None, description="guide_desk, kiosk, app, appointment, transfer")
+    citizen_id: str | None = Field(default=None, description="ID number when the ticket names one")
+    item_id: str | None = None
+    position: int | None = Field(default=None, description="Place in the queue at issue, 1 = next")
+    estimated_wait_minutes: int | None = None
+    transferred_from_ticket_id: str | None = None
+    appointment_id: str | None = None
 
 
 class ApplicationAccepted(EventData):
@@ -33,3 +42,127 @@ class ApplicationAccepted(EventData):
     rongque: bool = False
     accepted_at: datetime
     promised_date: date | None = None
+
+
+class WaitingPosition(EventData):
+    """A ticket still waiting and its place in the queue (1 = next)."""
+
+    ticket_id: str
+    number: str
+    position: int = Field(ge=1)
+    citizen_id: str | None = Field(default=None, description="ID number when the ticket names one")
+
+
+class TicketCalled(EventData):
+    """intake.ticket.called: a ticket was called (叫号) or recalled to a window.
+
+    `upcoming` lists the next waiting tickets of the same queue with their positions after this
+    call: notify tells a citizen their turn is near when their position is 3 or less.
+    """
+
+    ticket_id: str
+    hall_id: str
+    queue_code: str
+    number: str
+    window_code: str
+    call_count: int = Field(ge=1, description="1 on the first call, then each recall")
+    announcement: str = Field(description="The voice announcement, e.g. 请A001号到A03号窗口办理")
+    citizen_id: str | None = None
+    called_at: datetime
+    upcoming: list[WaitingPosition] = Field(default_factory=list)
+
+
+class TicketServiceStarted(EventData):
+    """intake.ticket.service_started: the citizen came to the window and service began."""
+
+    ticket_id: str
+    hall_id: str
+    window_code: str
+    started_at: datetime
+
+
+class TicketFinished(EventData):
+    """intake.ticket.finished: service at the window ended, with the item and any application it produced."""
+
+    ticket_id: str
+    hall_id: str
+    queue_code: str
+    window_code: str
+    item_id: str | None = None
+    application_id: str | None = None
+    wait_s: int | None = Field(default=None, description="Issue to first call")
+    service_s: int | None = Field(default=None, description="Start to finish of service")
+    finished_at: datetime
+
+
+class TicketTransferred(EventData):
+    """intake.ticket.transferred: the ticket moved to another queue as a new ticket linked to it."""
+
+    ticket_id: str
+    hall_id: str
+    from_queue_code: str
+    window_code: str
+    new_ticket_id: str
+    new_queue_code: str
+    new_number: str
+    reason: str | None = None
+    transferred_at: datetime
+
+
+class TicketLeft(EventData):
+    """Base of the events of a ticket that left the hall without being served."""
+
+    ticket_id: str
+    hall_id: str
+    queue_code: str
+    number: str
+    citizen_id: str | None = None
+    call_count: int = 0
+    ended_at: datetime
+    upcoming: list[WaitingPosition] = Field(
+        default_factory=list, description="Positions that moved up because this ticket left the queue"
+    )
+
+
+class TicketMissed(TicketLeft):
+    """intake.ticket.missed: no-show (过号) after the hall's number of calls."""
+
+
+class TicketCancelled(TicketLeft):
+    """intake.ticket.cancelled: the citizen or the guide desk gave the ticket up."""
+
+
+class TicketExpired(TicketLeft):
+    """intake.ticket.expired: still waiting (or called) when the hall closed for the day."""
+
+
+class AppointmentChanged(EventData):
+    """Base of the appointment (预约) events."""
+
+    appointment_id: str
+    hall_id: str
+    queue_code: str
+    item_id: str
+    citizen_id: str = Field(description="ID number of the person who booked")
+    slot_date: date
+    start_time: str = Field(description="HH:MM hall time (Asia/Shanghai)")
+    at: datetime
+
+
+class AppointmentBooked(AppointmentChanged):
+    """intake.appointment.booked: a slot was booked."""
+
+
+class AppointmentCancelled(AppointmentChanged):
+    """intake.appointment.cancelled: the booking was cancelled before its slot; the place is free again."""
+
+
+class AppointmentCheckedIn(AppointmentChanged):
+    """intake.appointment.checked_in: the citizen arrived; the booking became a priority ticket."""
+
+    ticket_id: str | None = None
+    number: str | None = None
+
+
+class AppointmentMissed(AppointmentChanged):
+    """intake.appointment.missed: no-show, the slot passed without a check-in."""

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from intake.api import router
 from intake.db import MIGRATIONS_DIR
+from intake.hall.api import router as hall_router
 from intake.settings import IntakeSettings
 from servicekit.app import create_service_app
 from servicekit.db import make_engine
@@ -19,7 +20,7 @@ def create_app(database_url: str, internal_key: bytes) -> FastAPI:
         engine=make_engine(database_url),
         internal_key=internal_key,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[router],
+        routers=[router, hall_router],
     )
 
 

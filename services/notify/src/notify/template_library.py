@@ -1,0 +1,120 @@
+"""The message templates in use (Simplified Chinese). A wording change adds a version, never edits one."""
+
+from __future__ import annotations
+
+from notify.templates import Template, TemplateLibrary
+
+_TEMPLATES = (
+    Template(
+        "application_accepted",
+        1,
+        title="申请已受理",
+        text="您的{item}申请已受理，办件编号{case_number}。",
+        sms="您的{item}申请已受理，办件编号{case_number}。",
+    ),
+    Template(
+        "application_accepted",
+        2,
+        title="申请已受理",
+        text="{applicant_name}您好：您申请的“{item_name}”已于{accepted_at}受理，办件编号{case_number}，"
+        "{promised}。\n可在浙里办“我的办件”中随时查询办理进度。",
+        sms="{applicant_name}您好，您的“{item_name}”申请已受理，办件编号{case_number}，{promised}。",
+    ),
+    Template(
+        "buzheng_requested",
+        1,
+        title="请补正材料",
+        text="您的办件{case_number}需要补正：{materials}。\n原因：{reason}。\n请于{due_date}前提交，"
+        "补正期间办理时限暂停计算。",
+        sms="您的办件{case_number}需补正{materials}，请于{due_date}前提交，逾期将影响办理。",
+    ),
+    Template(
+        "decision",
+        1,
+        title="办件已办结",
+        text="您的办件{case_number}（{item_name}）已办结：{outcome}",
+        sms="您的办件{case_number}已办结：{outcome}",
+    ),
+    Template(
+        "data_accessed",
+        1,
+        title="您的数据被调用",
+        text="{consumer_code}于{released_at}因办理办件{case_number}调用了您的{certificate}。\n"
+        "如非本人申请办理，请致电12345反映。",
+        sms="{consumer_code}于{released_at}因办件{case_number}调用了您的{certificate}，如有疑问请致电12345。",
+    ),
+    Template(
+        "followup_required",
+        1,
+        title="差评回访提醒",
+        text="办件{case_number}收到差评，请于{visit_due}前完成回访，{rectify_due}前完成整改并反馈。",
+        sms="办件{case_number}收到差评，请于{visit_due}前回访、{rectify_due}前整改。",
+    ),
+    Template(
+        "deadline_warning",
+        1,
+        title="办件即将超期",
+        text="超期预警：办件{case_number}将于{deadline_date}到期，剩余{working_days_left}个工作日，请及时办理。",
+        sms="超期预警：办件{case_number}将于{deadline_date}到期，剩余{working_days_left}个工作日。",
+    ),
+    Template(
+        "overdue_escalation",
+        1,
+        title="办件已超期",
+        text="超期督办：办件{case_number}已超期{working_days_overdue}个工作日（期限{deadline_date}），"
+        "已报{escalated_to}。",
+        sms="超期督办：办件{case_number}已超期{working_days_overdue}个工作日，请立即办理。",
+    ),
+    Template(
+        "turn_near",
+        1,
+        title="即将叫号",
+        text="您的排队号{number}即将叫号（当前排第{position}位），请留意叫号屏并到窗口附近等候。",
+        sms="您的排队号{number}即将叫号（当前排第{position}位），请到窗口附近等候。",
+    ),
+    Template(
+        "appointment_reminder",
+        1,
+        title="预约提醒",
+        text="您预约的“{item_name}”将于{slot}办理，请携带身份证按时到政务服务中心签到。",
+        sms="您预约的{item_name}将于{slot}办理，请携带身份证按时签到。",
+    ),
+    # Declared triggers: their events are still being added by intake (see triggers.py).
+    Template(
+        "one_time_notice",
+        1,
+        title="一次性告知",
+        text="您申请的“{item_name}”尚需以下材料：{materials}。\n请一次性备齐后再提交，如有疑问请咨询窗口。",
+        sms="您申请的{item_name}尚需：{materials}，请一次性备齐后再提交。",
+    ),
+    Template(
+        "rongque_deadline",
+        1,
+        title="容缺材料补交提醒",
+        text="您的办件{case_number}为容缺受理，请于{due_date}前补交：{materials}，逾期办件将终止。",
+        sms="您的办件{case_number}请于{due_date}前补交{materials}，逾期办件将终止。",
+    ),
+    Template(
+        "result_ready",
+        1,
+        title="办理结果可领取",
+        text="您的办件{case_number}办理结果已可领取，取件码{pickup_code}，领取地点：{pickup_place}。",
+        sms="您的办件{case_number}结果已可领取，取件码{pickup_code}，地点：{pickup_place}。",
+    ),
+    Template(
+        "courier_dispatched",
+        1,
+        title="办理结果已寄出",
+        text="您的办件{case_number}办理结果已由{courier}寄出，运单号{tracking_number}。",
+        sms="您的办件{case_number}结果已由{courier}寄出，运单号{tracking_number}。",
+    ),
+    Template(
+        "rating_invitation",
+        1,
+        title="请评价本次服务",
+        text="您的办件{case_number}已办结，欢迎在浙里办对本次服务进行评价（好差评），帮助我们改进。",
+        sms="您的办件{case_number}已办结，欢迎在浙里办对本次服务进行评价。",
+    ),
+)
+
+LIBRARY = TemplateLibrary(_TEMPLATES)
