@@ -75,3 +75,5 @@ async def test_statistics_recount_the_published_catalogue(seeded: httpx.AsyncCli
     retired = await seeded.post(f"/items/{specs[0].resolved_item_id()}/retire")
     assert retired.json()["status"] == "retired"
     assert (await seeded.get("/statistics")).json()["district"]["items"] == len(specs) - 1
+    found = (await seeded.get("/items", params={"q": specs[0].name, "limit": 50})).json()["items"]
+    assert specs[0].resolved_item_id() not in {hit["item_id"] for hit in found}

@@ -57,7 +57,20 @@ async def import_items(request: Request, session: SessionDep) -> ImportResult:
     )
 
 
-@router.get("/items/export", dependencies=READ, summary="Every published item, in the import format")
+@router.get(
+    "/items/export",
+    dependencies=READ,
+    summary="Every published item, in the import format",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "text/csv": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
 async def export_items(session: SessionDep, format: Literal["json", "csv"] = "json") -> Response:
     media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
     headers = {"Content-Disposition": f'attachment; filename="wucheng-items.{format}"'}

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from catalog.api import router
 from catalog.db import MIGRATIONS_DIR
+from catalog.search.api import router as search_router
 from catalog.settings import CatalogSettings
 from servicekit.app import create_service_app
 from servicekit.db import make_engine
@@ -19,7 +20,7 @@ def create_app(database_url: str, internal_key: bytes) -> FastAPI:
         engine=make_engine(database_url),
         internal_key=internal_key,
         migrations_dir=MIGRATIONS_DIR,
-        routers=[router],
+        routers=[router, search_router],
     )
 
 

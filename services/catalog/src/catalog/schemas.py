@@ -246,13 +246,6 @@ class ItemPublic(BaseModel):
     published_at: datetime | None
 
 
-class ItemPage(BaseModel):
-    items: list[ItemPublic]
-    total: int
-    offset: int
-    limit: int
-
-
 class ImportResult(BaseModel):
     published: int
     unchanged: int

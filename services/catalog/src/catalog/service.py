@@ -14,7 +14,7 @@ from catalog import events
 from catalog.guide import GuideView, build_guide
 from catalog.models import Department, ItemVersion
 from catalog.schemas import DepartmentCreate, ItemSpec
-from catalog.search import index_item
+from catalog.search import index_item, unindex_item
 from messaging.outbox import add_event
 from servicekit.problems import Problem, not_found
 
@@ -213,6 +213,7 @@ async def retire_item(session: AsyncSession, item_id: str, today: date | None = 
         if item is None:
             raise not_found("已发布事项 published item", item_id)
         item.status, item.effective_to = "retired", today
+        await unindex_item(session, item_id)
         await add_event(session, events.retired(item))
     return item
 
