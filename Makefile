@@ -52,8 +52,10 @@ format: install ## Apply ruff's formatting and safe fixes
 contracts: install ## Regenerate the event JSON Schemas and the AsyncAPI document
 	$(PY) -m contracts.generate
 
-bench: install ## Benchmarks that print figures (real Kafka and PostgreSQL)
-	$(PY) bench/bus.py
+BENCHES ?= bus gateway catalog_search datashare hall backoffice notify
+
+bench: install ## Benchmarks that print figures (real Kafka and PostgreSQL); BENCHES="bus" for one
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
 clean: ## Remove the embedded mode's data and caches (keeps .venv and the Kafka jars)
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache
