@@ -109,6 +109,9 @@ class EmbeddedPlatform:
         elif service == "notify":
             contacts = await importlib.import_module("notify.seed").load_demo_contacts(sessions)
             log.info("demo contacts: %d loaded", contacts)
+        elif service == "datashare":
+            loaded = await importlib.import_module("datashare.seed").load_demo(sessions)
+            log.info("datashare demo: %s", loaded)
 
 
 def _security(data_dir: Path, internal_key: bytes) -> Security:

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 CONSUMED_TOPICS: dict[str, list[str]] = {
-    "intake": ["catalog.items", "backoffice.tasks"],
-    "backoffice": ["intake.applications", "catalog.items"],
-    "datashare": ["backoffice.tasks"],
-    "notify": [
-        "intake.tickets",
-        "intake.applications",
-        "backoffice.tasks",
-        "datashare.access",
-    ],
+    "intake": ["catalog.items"],
+    "backoffice": ["catalog.items", "intake.applications"],
+    "datashare": ["backoffice.tasks", "catalog.items"],
+    "notify": ["backoffice.tasks", "catalog.items", "datashare.access", "intake.applications", "intake.tickets"],
 }
