@@ -6,5 +6,11 @@ CONSUMED_TOPICS: dict[str, list[str]] = {
     "intake": ["catalog.items"],
     "backoffice": ["catalog.items", "intake.applications"],
     "datashare": ["backoffice.tasks", "catalog.items"],
-    "notify": ["backoffice.tasks", "catalog.items", "datashare.access", "intake.applications", "intake.tickets"],
+    "notify": [
+        "backoffice.tasks",
+        "catalog.items",
+        "datashare.access",
+        "intake.applications",
+        "intake.tickets",
+    ],
 }
