@@ -5,11 +5,13 @@ and datashare registers the certificate it issued."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -22,7 +24,22 @@ from messaging.kafka import KafkaConfig, KafkaTransport
 from messaging.records import Record, decode, encode
 from servicekit.testing import OPERATOR, TEST_KEY, app_client, as_caller, migrate
 
-from .support import APPLICANT, MZJ, Clock, accepted, at, backoffice, caller, item_published
+# The back office's own test helpers, loaded by path: tests/ spans services, services never import each other.
+_SUPPORT_PATH = Path(__file__).resolve().parents[2] / "services" / "backoffice" / "tests" / "support.py"
+_spec = importlib.util.spec_from_file_location("backoffice_test_support", _SUPPORT_PATH)
+assert _spec is not None
+assert _spec.loader is not None
+support: Any = importlib.util.module_from_spec(_spec)
+sys.modules["backoffice_test_support"] = support
+_spec.loader.exec_module(support)
+APPLICANT, MZJ, Clock, accepted, at = (
+    support.APPLICANT,
+    support.MZJ,
+    support.Clock,
+    support.accepted,
+    support.at,
+)
+backoffice, caller, item_published = support.backoffice, support.caller, support.item_published
 
 T = TypeVar("T")
 
