@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.models import AuditEntry
+from backoffice.models import AuditEntry, Task
 from servicekit.identity import Identity
 
 # The actor of steps nobody took by hand: the consumer of intake's events, the supervision sweep.
@@ -40,4 +40,29 @@ def record(
             reason=reason,
             details={k: v.isoformat() if isinstance(v, date) else v for k, v in details.items()},
         )
+    )
+
+
+def record_task(
+    session: AsyncSession,
+    task: Task,
+    *,
+    action: str,
+    actor: Identity,
+    at: datetime,
+    reason: str | None = None,
+    **details: Any,
+) -> None:
+    """`record` for a step on a task: the subject, case and department come from the task."""
+    record(
+        session,
+        subject_kind="task",
+        subject_id=task.id,
+        action=action,
+        actor=actor,
+        at=at,
+        application_id=task.application_id,
+        department_code=task.department_code,
+        reason=reason,
+        **details,
     )

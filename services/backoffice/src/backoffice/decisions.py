@@ -161,15 +161,12 @@ async def reject(
 
 
 def _record(session: AsyncSession, task: Task, identity: Identity, now: datetime, reason: str | None) -> None:
-    audit.record(
+    audit.record_task(
         session,
-        subject_kind="task",
-        subject_id=task.id,
+        task,
         action=task.decision or "decided",
         actor=identity,
         at=now,
-        application_id=task.application_id,
-        department_code=task.department_code,
         reason=reason,
         certificate_number=task.certificate_number,
         valid_until=task.valid_until,

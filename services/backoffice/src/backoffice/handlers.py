@@ -180,15 +180,12 @@ async def application_accepted(session: AsyncSession, event: Event) -> None:
                 created_at=now,
             )
         )
-    audit.record(
+    audit.record_task(
         session,
-        subject_kind="task",
-        subject_id=task.id,
+        task,
         action="received",
         actor=audit.SYSTEM,
         at=now,
-        application_id=task.application_id,
-        department_code=task.department_code,
         deadline_date=task.deadline_date,
         assisting=assisting,
     )

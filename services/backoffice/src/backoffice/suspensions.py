@@ -38,15 +38,12 @@ async def _suspend(
     suspension.started_date = china_date(now)
     session.add(suspension)
     task.status = "suspended"
-    audit.record(
+    audit.record_task(
         session,
-        subject_kind="task",
-        subject_id=task.id,
+        task,
         action=f"suspended_{suspension.kind}",
         actor=identity,
         at=now,
-        application_id=task.application_id,
-        department_code=task.department_code,
         reason=suspension.reason,
         materials=suspension.materials,
         step_name=suspension.step_name,
@@ -144,15 +141,12 @@ async def resume(
         task.status, task.suspended_days = "received", task.suspended_days + days
         _move_deadline(task, await _open_subtasks(session, task))
         assert task.deadline_date is not None
-        audit.record(
+        audit.record_task(
             session,
-            subject_kind="task",
-            subject_id=task.id,
+            task,
             action="resumed",
             actor=identity,
             at=now,
-            application_id=task.application_id,
-            department_code=task.department_code,
             reason=body.note,
             suspended_days=days,
             deadline_date=task.deadline_date,
@@ -190,15 +184,12 @@ async def extend(
         task.extended_days += body.days
         _move_deadline(task, await _open_subtasks(session, task))
         assert task.deadline_date is not None
-        audit.record(
+        audit.record_task(
             session,
-            subject_kind="task",
-            subject_id=task.id,
+            task,
             action="extended",
             actor=identity,
             at=now,
-            application_id=task.application_id,
-            department_code=task.department_code,
             reason=body.reason,
             days=body.days,
             deadline_date=task.deadline_date,

@@ -208,15 +208,12 @@ def _audit(
     reason: str | None = None,
     **details: Any,
 ) -> None:
-    audit.record(
+    audit.record_task(
         session,
-        subject_kind="task",
-        subject_id=task.id,
+        task,
         action=action,
         actor=identity,
         at=now,
-        application_id=task.application_id,
-        department_code=task.department_code,
         reason=reason,
         **details,
     )
