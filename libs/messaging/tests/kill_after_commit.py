@@ -1,4 +1,4 @@
-"""A consumer process that SIGKILLs itself after its Nth database commit, before any offset commit.
+"""A consumer that SIGKILLs itself once N events are committed in its database, before the offset commit.
 
 Run by test_faults.py: `python kill_after_commit.py BOOTSTRAP DB_URL TOPIC GROUP N`.
 """
@@ -25,6 +25,7 @@ async def main(bootstrap: str, url: str, topic: str, group: str, kill_after: int
     kafka = KafkaTransport(KafkaConfig(bootstrap_servers=bootstrap, client_id="doomed"))
     committed = 0
 
+    # Called for each event of a batch after the batch's database commit, before its offset commit.
     def after_commit(_event: Event) -> None:
         nonlocal committed
         committed += 1

@@ -8,11 +8,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from contracts.catalog import ItemRetired
 from contracts.envelope import Event, new_event
 from messaging.outbox import add_event
+from messaging.records import Record, encode
 from messaging.tables import metadata as messaging_metadata
 
 test_metadata = sa.MetaData()
@@ -41,10 +43,26 @@ async def create_tables(engine: AsyncEngine) -> None:
         await conn.run_sync(test_metadata.create_all)
 
 
-def make_event(subject: str | None = None) -> Event:
+def make_event(subject: str | None = None, version: int = 1) -> Event:
     subject = subject or f"item-{uuid.uuid4().hex[:8]}"
-    data = ItemRetired(item_id=subject, version=1, effective_to="2026-11-25")
+    data = ItemRetired(item_id=subject, version=version, effective_to="2026-11-25")
     return new_event(type=EVENT_TYPE, source="/tests", subject=subject, data=data)
+
+
+def as_record(topic: str, event: Event) -> Record:
+    """The record the relay would send for `event` (binary mode, keyed by subject)."""
+    value, headers = encode(event)
+    return Record(topic=topic, key=event.subject.encode(), value=value, headers=tuple(headers))
+
+
+async def read_one(bootstrap: str, topic: str, timeout_s: float = 20.0) -> ConsumerRecord[bytes, bytes]:
+    """The first record of `topic`, read by an independent client without a group."""
+    reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    await reader.start()
+    try:
+        return await asyncio.wait_for(reader.getone(), timeout_s)
+    finally:
+        await reader.stop()
 
 
 async def write_note_with_event(session: AsyncSession, topic: str, *, commit: bool = True) -> Event:

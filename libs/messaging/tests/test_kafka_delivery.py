@@ -7,17 +7,27 @@ import contextlib
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from messaging.consumer import EventConsumer, RetryPolicy
+from messaging.consumer import EventConsumer, Handler, RetryPolicy
 from messaging.kafka import KafkaTransport
-from messaging.records import Record, encode
+from messaging.records import Record
 from messaging.relay import OutboxRelay
 from servicekit.db import make_sessionmaker
 
-from .support import EVENT_TYPE, count_received, make_event, record_receipt, wait_until, write_note_with_event
+from .support import (
+    EVENT_TYPE,
+    as_record,
+    count_received,
+    make_event,
+    read_one,
+    record_receipt,
+    wait_until,
+    write_note_with_event,
+)
 
 
 @contextlib.asynccontextmanager
@@ -31,15 +41,22 @@ async def running(*runners: OutboxRelay | EventConsumer) -> AsyncIterator[asynci
         await asyncio.wait_for(asyncio.gather(*tasks), 30)
 
 
-def consumer_for(kafka: KafkaTransport, engine: AsyncEngine, topic: str) -> EventConsumer:
+def consumer_for(
+    kafka: KafkaTransport,
+    engine: AsyncEngine,
+    topic: str,
+    handler: Handler = record_receipt,
+    batch_size: int = 200,
+) -> EventConsumer:
     """The consuming service's consumer; its group is `tests-consumer-<topic>`."""
     return EventConsumer(
         "tests-consumer",
         kafka.subscription(f"tests-consumer-{topic}", [topic]),
         make_sessionmaker(engine),
-        {EVENT_TYPE: record_receipt},
+        {EVENT_TYPE: handler},
         kafka.producer(),
         retry=RetryPolicy(attempts=3, first_delay_s=0.01),
+        batch_size=batch_size,
     )
 
 
@@ -68,9 +85,7 @@ async def test_the_same_event_delivered_twice_is_handled_once(
     kafka: KafkaTransport, consumer_engine: AsyncEngine, topic: str
 ) -> None:
     await kafka.ensure_topics([topic])
-    event = make_event()
-    value, headers = encode(event)
-    record = Record(topic=topic, key=event.subject.encode(), value=value, headers=tuple(headers))
+    record = as_record(topic, make_event())
     producer = kafka.producer()
     await producer.send_batch([record, record])
     await producer.send_batch([Record(topic=topic, key=b"k", value=b"{}", headers=(("ce_id", b"x"),))])
@@ -87,27 +102,15 @@ async def test_a_malformed_record_goes_to_the_dlq_and_the_next_one_is_handled(
 ) -> None:
     await kafka.ensure_topics([topic])
     good = make_event()
-    value, headers = encode(good)
+    record = as_record(topic, good)
     producer = kafka.producer()
-    await producer.send_batch(
-        [
-            Record(topic=topic, key=b"poison", value=b"\xff not json", headers=tuple(headers)),
-            Record(topic=topic, key=good.subject.encode(), value=value, headers=tuple(headers)),
-        ]
-    )
+    await producer.send_batch([replace(record, key=b"poison", value=b"\xff not json"), record])
     await producer.stop()
     consumer = consumer_for(kafka, consumer_engine, topic)
     async with running(consumer):
         await wait_until(lambda: _received_at_least(consumer_engine, 1))
     assert consumer.dead_lettered == 1
-    dlq = AIOKafkaConsumer(
-        f"{topic}.dlq", bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await dlq.start()
-    try:
-        message = await asyncio.wait_for(dlq.getone(), 20)
-    finally:
-        await dlq.stop()
+    message = await read_one(kafka_bootstrap, f"{topic}.dlq")
     found = {k: v.decode() for k, v in message.headers}
     assert message.value == b"\xff not json"
     assert found["dlq_original_topic"] == topic
@@ -157,3 +160,45 @@ async def _settled(consumer: EventConsumer, n: int) -> bool:
 
 async def _published(relay: OutboxRelay, n: int) -> bool:
     return relay.published >= n
+
+
+async def test_a_send_beyond_one_record_batch_arrives_whole_in_order_on_the_partitions_send_picks(
+    kafka: KafkaTransport, kafka_bootstrap: str, topic: str
+) -> None:
+    await kafka.ensure_topics([topic], partitions=3)
+    body = "受理" * 300  # ~1.8 kB a record: 1,200 records fill several 512 kB record batches
+    records = [
+        Record(topic=topic, key=f"case-{n % 7}".encode(), value=f"{n} {body}".encode()) for n in range(1200)
+    ]
+    producer = kafka.producer()
+    await producer.send_batch(records)
+    await producer.stop()
+    # aiokafka's own send() is the reference for where a key belongs.
+    reference = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await reference.start()
+    try:
+        expected = {
+            f"case-{k}".encode(): (
+                await (await reference.send(topic, b"x", key=f"case-{k}".encode()))
+            ).partition
+            for k in range(7)
+        }
+    finally:
+        await reference.stop()
+    reader = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await reader.start()
+    got: dict[bytes, list[int]] = {}
+    try:
+        while sum(len(v) for v in got.values()) < 1200:
+            for tp, messages in (await asyncio.wait_for(reader.getmany(timeout_ms=1000), 30)).items():
+                for message in messages:
+                    assert message.key is not None
+                    assert message.value is not None
+                    assert tp.partition == expected[message.key]
+                    if message.value != b"x":
+                        got.setdefault(message.key, []).append(int(message.value.split(b" ", 1)[0]))
+    finally:
+        await reader.stop()
+    assert got == {f"case-{k}".encode(): list(range(k, 1200, 7)) for k in range(7)}

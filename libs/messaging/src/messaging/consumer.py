@@ -1,9 +1,12 @@
-"""The idempotent consumer: dispatch by `type`, inbox row in the handler's transaction, offsets after.
+"""The idempotent consumer: dispatch by `type`, inbox rows in the handlers' transaction, offsets after.
 
-Per record: decode the CloudEvent; in one database transaction insert the inbox row (a duplicate
-stops there) and run the handler; commit. Offsets are committed only after that commit. A failing
-handler is retried with back-off, then the record goes to `<topic>.dlq` with its error; a record
-that cannot be decoded goes there at once. Either way the partition keeps flowing.
+Per polled batch: decode the CloudEvents; in one database transaction insert their inbox rows in
+bulk (events already processed are skipped) and run each new event's handler in order; commit.
+Offsets are committed only after that commit. When anything in the batch fails, the transaction
+is rolled back and the batch is handled record by record, each in its own transaction: a failing
+handler is retried with back-off, then its record goes to `<topic>.dlq` with its error, and the
+others are handled once. A record that cannot be decoded goes to the DLQ at once. Either way the
+partition keeps flowing.
 """
 
 from __future__ import annotations
@@ -12,18 +15,17 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pydantic
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import Event
+from messaging.inbox import mark_all_processed, mark_processed
 from messaging.records import MalformedRecord, Record, decode
-from messaging.tables import inbox
 from messaging.transport import Producer, Subscription, TransportError
 
 log = logging.getLogger(__name__)
@@ -46,24 +48,6 @@ class RetryPolicy:
         return base * random.uniform(0.5, 1.0)  # jitter spreads retries of parallel workers
 
 
-async def mark_processed(session: AsyncSession, consumer: str, event: Event) -> bool:
-    """Insert the inbox row; False when this consumer already processed the event."""
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(inbox)
-        .values(
-            consumer=consumer,
-            event_id=event.id,
-            event_type=event.type,
-            processed_at=datetime.now(UTC),
-        )
-        .on_conflict_do_nothing()
-        .returning(inbox.c.event_id)
-    )
-    return (await session.execute(stmt)).first() is not None
-
-
 def is_outage(exc: BaseException) -> bool:
     """True when the database or the bus is unreachable, as opposed to a bad record."""
     if isinstance(exc, TransportError | OSError | sa.exc.OperationalError | sa.exc.InterfaceError):
@@ -82,6 +66,7 @@ class EventConsumer:
         *,
         retry: RetryPolicy | None = None,
         batch_size: int = 200,
+        linger_s: float = 0.005,
         after_commit: Callable[[Event], None] | None = None,
     ) -> None:
         self.name = name
@@ -91,11 +76,17 @@ class EventConsumer:
         self._dlq = dlq_producer
         self._retry = retry or RetryPolicy()
         self._batch_size = batch_size
-        # Called after each database commit and before the offset commit (fault tests use it).
+        # A poll that did not fill a batch is topped up once after this pause: each batch costs a
+        # transaction and an offset commit however few records it carries.
+        self._linger_s = linger_s
+        # Called for each handled event after its database commit and before the offset commit
+        # (fault tests and bench/bus use it).
         self._after_commit = after_commit
         self.handled = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        self.batches = 0  # polls handled in one transaction
+        self.fallbacks = 0  # polls handled record by record because something in them failed
         self.alive_at: datetime | None = None
 
     async def _handle_once(self, event: Event) -> None:
@@ -109,6 +100,61 @@ class EventConsumer:
         self.handled += 1
         if self._after_commit is not None:
             self._after_commit(event)
+
+    async def handle_batch(self, records: Sequence[Record]) -> None:
+        """Handle polled records to the end: together in one transaction, else one by one."""
+        if len(records) == 1:
+            await self.handle(records[0])  # the per-record path is the same transaction, with retries
+            return
+        events: list[Event] = []
+        malformed: list[tuple[Record, MalformedRecord]] = []
+        for record in records:
+            try:
+                events.append(decode(record))
+            except MalformedRecord as exc:
+                malformed.append((record, exc))
+        try:
+            handled = await self._handle_together(events)
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # not the batch's fault: run() backs off and re-reads from the last commit
+            # Rolled back whole: redo it record by record, so only the culprit is retried or
+            # dead-lettered and every other record is handled exactly once.
+            log.warning(
+                "%s: batch of %d failed, handling it record by record: %r", self.name, len(records), exc
+            )
+            self.fallbacks += 1
+            for record in records:
+                await self.handle(record)
+            return
+        self.batches += 1
+        self.handled += len(handled)
+        self.duplicates += len(events) - len(handled)
+        if self._after_commit is not None:
+            for event in handled:
+                self._after_commit(event)
+        for record, error in malformed:
+            await self._dead_letter(record, error, attempts=0)
+
+    async def _handle_together(self, events: Sequence[Event]) -> list[Event]:
+        """One transaction: the inbox rows in bulk, then the handler of each new event, in order."""
+        if not events:
+            return []
+        handled: list[Event] = []
+        async with self._sessions.begin() as session:
+            fresh = await mark_all_processed(session, self.name, events)
+            for event in events:
+                if event.id not in fresh:
+                    continue  # processed before, or a repeat within this batch
+                fresh.discard(event.id)
+                handler = self._handlers.get(event.type)
+                if handler is not None:
+                    await handler(session, event)
+                    # What one handler wrote is in the database before the next one reads, as
+                    # with a transaction per event.
+                    await session.flush()
+                handled.append(event)
+        return handled
 
     async def handle(self, record: Record) -> None:
         """Handle one record to the end: done, duplicate, or dead-lettered."""
@@ -154,12 +200,13 @@ class EventConsumer:
         records = await self.subscription.poll(self._batch_size, timeout_s)
         if not records:
             return 0
+        if self._linger_s > 0 and len(records) < self._batch_size:
+            await asyncio.sleep(self._linger_s)
+            records += await self.subscription.poll(self._batch_size - len(records), 0)
         lock: asyncio.Lock = getattr(self.subscription, "batch_lock", None) or asyncio.Lock()
         async with lock:
-            offsets: dict[tuple[str, int], int] = {}
-            for record in records:
-                await self.handle(record)
-                offsets[(record.topic, record.partition)] = record.offset + 1
+            await self.handle_batch(records)
+            offsets = {(r.topic, r.partition): r.offset + 1 for r in records}
             await self.subscription.commit(offsets)
         return len(records)
 

@@ -1,15 +1,16 @@
-"""Alembic helpers so each service's migration 0001 creates the same outbox and inbox tables.
+"""Alembic helpers so each service's migrations create the same outbox and inbox tables and trigger.
 
-Frozen with migration 0001: a later change to the messaging tables gets a new helper and a new
-migration in every service, never an edit here.
+`create_messaging_tables`/`drop_messaging_tables` are frozen with migration 0001: a later change
+to the messaging tables gets a new helper (as `notify_only_idle_relays`) and a new migration in
+every service, never an edit of an existing helper.
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-from messaging.relay import NOTIFY_CHANNEL
 from messaging.tables import inbox, outbox
+from messaging.wakeup import CONDITIONAL_NOTIFY_SQL, NOTIFY_CHANNEL, PLAIN_NOTIFY_SQL
 
 
 def create_messaging_tables() -> None:
@@ -35,3 +36,15 @@ def drop_messaging_tables() -> None:
         op.execute("DROP FUNCTION IF EXISTS outbox_notify()")
     inbox.drop(bind)
     outbox.drop(bind)
+
+
+def notify_only_idle_relays() -> None:
+    """The outbox trigger NOTIFYs only while a relay waits for one (messaging.wakeup says why)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(CONDITIONAL_NOTIFY_SQL)
+
+
+def notify_every_insert() -> None:
+    """The downgrade of `notify_only_idle_relays`: the trigger function of migration 0001."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(PLAIN_NOTIFY_SQL)
