@@ -1,35 +1,20 @@
-"""The gateway as `gateway.main.app()` builds it, but with every route limit raised (benchmarks only).
+"""Bare proxies for `bench/gateway.py --profile`, and the gateway served under cProfile.
 
-`GatewaySettings` has no field for `create_gateway`'s `rate_factor`, so bench/gateway.py serves this
-factory instead: `uvicorn --factory bench._gateway_app:app` from the repository root, same GATEWAY_*
-environment. `BENCH_RATE_FACTOR` overrides the factor (default 1e6: 50 req/s becomes 5e7 req/s).
+`bare` is only the gateway's transport, `bare_aiohttp` the same with aiohttp as the upstream
+client (the design the gateway used before): their CPU per request, beside the gateway's, shows
+what the client costs and what the gateway's own features cost. Served from the repository root
+with the bench's GATEWAY_* environment (`uvicorn --factory bench._gateway_app:bare`).
 """
 
 from __future__ import annotations
 
-import os
-
+import aiohttp
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.main import create_gateway
-from gateway.security import security_from
 from gateway.settings import GatewaySettings
-from gateway.upstreams import HttpUpstream, Upstream
-from servicekit.requestid import RequestIdMiddleware
+from gateway.upstreams import HOP_BY_HOP, HttpUpstream
 
-RATE_FACTOR = float(os.environ.get("BENCH_RATE_FACTOR", "1e6"))
-
-
-def app() -> RequestIdMiddleware:
-    """Factory for `uvicorn --factory bench._gateway_app:app`."""
-    settings = GatewaySettings()
-    upstreams: dict[str, Upstream] = {
-        name: HttpUpstream(name, url, settings.upstream_timeout_s)
-        for name, url in settings.upstream_urls().items()
-    }
-    return create_gateway(
-        upstreams, security_from(settings), settings.max_body_bytes, rate_factor=RATE_FACTOR
-    )
+PREFIX = "/api/v1/catalog"
 
 
 def bare() -> ASGIApp:
@@ -41,27 +26,71 @@ def bare() -> ASGIApp:
     """
     settings = GatewaySettings()
     upstream = HttpUpstream("catalog", settings.catalog_url, settings.upstream_timeout_s)
-    prefix = "/api/v1/catalog"
 
     async def proxy(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
+            await _lifespan(receive, send)
             await upstream.close()
-            await send({"type": "lifespan.shutdown.complete"})
             return
         path: str = scope["path"]
-        if scope["type"] != "http" or not path.startswith(prefix + "/"):
-            await send({"type": "http.response.start", "status": 404, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
+        if scope["type"] != "http" or not path.startswith(PREFIX + "/"):
+            await _not_found(send)
             return
-        await upstream.forward(scope, receive, send, path[len(prefix) :])
+        await upstream.forward(scope, receive, send, path[len(PREFIX) :])
 
     return proxy
 
 
+def bare_aiohttp() -> ASGIApp:
+    """`bare` with one pooled aiohttp.ClientSession instead (GET only: what the benchmark sends)."""
+    settings = GatewaySettings()
+    base = settings.catalog_url.rstrip("/")
+    session: aiohttp.ClientSession | None = None
+
+    async def proxy(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal session
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            if session is not None:
+                await session.close()
+            return
+        path: str = scope["path"]
+        if scope["type"] != "http" or not path.startswith(PREFIX + "/"):
+            await _not_found(send)
+            return
+        if session is None:
+            connector = aiohttp.TCPConnector(limit=200, ttl_dns_cache=300)
+            session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in HOP_BY_HOP
+        ]
+        async with session.get(
+            base + path[len(PREFIX) :], headers=headers, allow_redirects=False
+        ) as response:
+            raw = [(k, v) for k, v in response.raw_headers if k.lower() not in HOP_BY_HOP]
+            await send({"type": "http.response.start", "status": response.status, "headers": raw})
+            async for chunk in response.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return proxy
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """Answer start-up, return at shutdown (the caller then closes its client and confirms)."""
+    while (await receive())["type"] != "lifespan.shutdown":
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _not_found(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 404, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
 def _serve_profiled(out: str, port: int) -> None:
-    """Serve like `uvicorn --factory` (uvloop, httptools) under cProfile (from SIGUSR1 on), timing CPU.
+    """Serve gateway.main:app like `uvicorn --factory` (uvloop, httptools) under cProfile (from SIGUSR1
+    on), timing CPU.
 
     CPU time, not wall time: idle waits in epoll and preemption by the other processes on these
     cores would otherwise be charged to whatever frame was running. uvicorn re-raises the signal
@@ -74,7 +103,7 @@ def _serve_profiled(out: str, port: int) -> None:
     import uvicorn
 
     config = uvicorn.Config(
-        app,
+        "gateway.main:app",
         factory=True,
         host="127.0.0.1",
         port=port,
@@ -96,7 +125,7 @@ def _serve_profiled(out: str, port: int) -> None:
 if __name__ == "__main__":
     import argparse
 
-    parser = argparse.ArgumentParser(description="the benchmark gateway under cProfile")
+    parser = argparse.ArgumentParser(description="the gateway under cProfile")
     parser.add_argument("--profile-out", required=True)
     parser.add_argument("--port", type=int, required=True)
     arguments = parser.parse_args()

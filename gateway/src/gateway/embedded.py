@@ -32,6 +32,8 @@ from servicekit.migrations import upgrade
 from servicekit.worker import Subscribe, Worker
 
 log = logging.getLogger("embedded")
+# Services whose worker module offers `embedded_tasks(app, stop)`: coroutines to run beside its consumers.
+BACKGROUND = ("intake", "backoffice", "notify")
 
 
 def _service_module(service: str, module: str) -> object:
@@ -70,7 +72,12 @@ class EmbeddedPlatform:
                     name=service, engine=app.state.engine, transport=broker, subscriptions=subscriptions
                 )
                 workers.append(asyncio.create_task(worker.run(stop), name=f"{service}-worker"))
+                if service in BACKGROUND:  # periodic work of its worker: 督查 sweeps, sending messages
+                    jobs = _service_module(service, "worker").embedded_tasks(app, stop)  # type: ignore[attr-defined]
+                    workers += [asyncio.create_task(job, name=f"{service}-background") for job in jobs]
                 await self._seed(service, app)
+            # Intake's 材料预审 asks the datashare app in this process (datashare starts after intake).
+            _service_module("intake", "worker").use_datashare(upstreams["intake"], upstreams["datashare"])  # type: ignore[attr-defined]
             security = await asyncio.to_thread(_security, self.data_dir, internal_key)
             config = uvicorn.Config(
                 create_gateway(upstreams, security, rate_factor=self.rate_factor),
@@ -106,6 +113,9 @@ class EmbeddedPlatform:
         elif service == "intake":
             slots = await importlib.import_module("intake.hall.seed").load_demo_hall(sessions, date.today())
             log.info("demo hall: %d appointment slots loaded", slots)
+            bad_credit = importlib.import_module("intake.applications.seed").load_demo_bad_credit
+            listed = await bad_credit(sessions, date.today())
+            log.info("demo bad-credit list: %d entries loaded", listed)
         elif service == "notify":
             contacts = await importlib.import_module("notify.seed").load_demo_contacts(sessions)
             log.info("demo contacts: %d loaded", contacts)

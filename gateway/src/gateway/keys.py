@@ -45,6 +45,7 @@ class KeySet:
     def __init__(self, keys: list[SigningKey], retain_s: float) -> None:
         assert keys, "at least one key"
         self._keys = sorted(keys, key=lambda k: k.created_at)
+        self._by_kid = {k.kid: k for k in self._keys}  # looked up on every request (token cache)
         self._retain_s = retain_s
 
     @property
@@ -52,7 +53,7 @@ class KeySet:
         return self._keys[-1]
 
     def get(self, kid: str) -> SigningKey | None:
-        return next((k for k in self._keys if k.kid == kid), None)
+        return self._by_kid.get(kid)
 
     def rotate(self, now: float | None = None) -> SigningKey:
         now = now or time.time()
@@ -63,6 +64,7 @@ class KeySet:
         retired_before = now - self._retain_s
         self._keys = [k for k in self._keys if k.created_at >= retired_before or k is self.current]
         self._keys.append(key)
+        self._by_kid = {k.kid: k for k in self._keys}
         return key
 
     def jwks(self) -> dict[str, Any]:

@@ -2,7 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any, Protocol
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+
+class LimiterState(Protocol):
+    @property
+    def degraded(self) -> bool: ...
+
+    store_errors: int
+
+
+class _LimiterCollector:
+    """Read at scrape time: the shared store's state costs the request path nothing."""
+
+    def __init__(self, limiter: LimiterState) -> None:
+        self.limiter = limiter
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "gateway_ratelimit_degraded",
+            "1 while rate limits come from this instance's memory because Redis failed",
+            value=1 if self.limiter.degraded else 0,
+        )
+        yield CounterMetricFamily(
+            "gateway_ratelimit_store_errors",
+            "Rate-limit calls to Redis that failed (answered from the local buckets)",
+            value=self.limiter.store_errors,
+        )
 
 
 class GatewayMetrics:
@@ -37,6 +67,27 @@ class GatewayMetrics:
             ["service"],
             registry=self.registry,
         )
+        # `labels()` takes a lock and builds a key on every call: children are looked up once.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def watch_limiter(self, limiter: LimiterState) -> None:
+        self.registry.register(_LimiterCollector(limiter))
+
+    def observe_start(self, service: str, seconds: float) -> None:
+        key = ("latency", service)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.latency.labels(service)
+        child.observe(seconds)
+
+    def count(self, service: str, route: str, status: int) -> None:
+        key = ("requests", service, route, status)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.requests.labels(service, route, str(status))
+        child.inc()
+        if status >= 500:
+            self.upstream_errors.labels(service).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

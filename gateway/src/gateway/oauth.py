@@ -1,4 +1,5 @@
-"""`POST /api/v1/auth/token`: OAuth2 client credentials (RFC 6749 §4.4) and the citizen exchange.
+"""`POST /api/v1/auth/token`: OAuth2 client credentials (RFC 6749 §4.4) and the citizen exchange;
+`POST /api/v1/auth/revoke`: a client revokes one of its own tokens (RFC 7009).
 
 Errors carry RFC 6749's `error` / `error_description` inside a problem details body.
 """
@@ -10,16 +11,18 @@ import base64
 import binascii
 from urllib.parse import parse_qs, unquote
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.citizens import InvalidAssertion, SsoTrust
 from gateway.clients import Client, ClientRegistry
-from gateway.tokens import TokenIssuer
+from gateway.tokens import InvalidToken, TokenIssuer
 from servicekit.identity import Identity
 from servicekit.problems import problem_response
 
 TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 - a URL path, not a secret
+REVOKE_PATH = "/api/v1/auth/revoke"
+TOKEN_PATHS = frozenset({TOKEN_PATH, REVOKE_PATH})
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CITIZEN_SCOPES = frozenset(
     {"catalog:read", "intake:apply", "intake:read", "notify:read", "datashare:read", "rating:write"}
@@ -43,6 +46,10 @@ class TokenEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
+            if scope["path"] == REVOKE_PATH:
+                await self._revoke(scope, receive)
+                await Response(status_code=200, headers={"Cache-Control": "no-store"})(scope, receive, send)
+                return
             identity = await self._grant(scope, receive)
         except OAuthError as exc:
             response = problem_response(
@@ -66,14 +73,31 @@ class TokenEndpoint:
             scope, receive, send
         )
 
-    async def _grant(self, scope: Scope, receive: Receive) -> Identity:
+    async def _form(self, scope: Scope, receive: Receive) -> tuple[Client, dict[str, str]]:
+        """The authenticated client and its form-encoded request."""
         if scope["method"] != "POST":
             raise OAuthError("invalid_request", "use POST", 405)
         headers = dict(scope["headers"])
         if not headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded"):
             raise OAuthError("invalid_request", "body must be application/x-www-form-urlencoded")
         form = {k: v[0] for k, v in parse_qs((await _read(receive)).decode("utf-8", "replace")).items()}
-        client = await self._client(headers.get(b"authorization"), form)
+        return await self._client(headers.get(b"authorization"), form), form
+
+    async def _revoke(self, scope: Scope, receive: Receive) -> None:
+        """RFC 7009 §2.1: only the client a token was issued to may revoke it; an invalid token is no error."""
+        client, form = await self._form(scope, receive)
+        if not form.get("token"):
+            raise OAuthError("invalid_request", "the form field token is required")
+        try:
+            verified = self.issuer.verify_token(form["token"])
+        except InvalidToken:
+            return  # expired, unknown or already revoked: nothing left to refuse
+        if verified.identity.client_id != client.client_id:
+            raise OAuthError("unauthorized_client", "this token was issued to another client")
+        self.issuer.revoke(verified.jti, verified.expires_at)
+
+    async def _grant(self, scope: Scope, receive: Receive) -> Identity:
+        client, form = await self._form(scope, receive)
         grant = form.get("grant_type")
         if grant == "client_credentials":
             identity = _identity_of(client)

@@ -29,6 +29,7 @@ def ops_app(gateway: Gateway) -> FastAPI:
         yield
         for upstream in gateway.upstreams.values():
             await upstream.close()
+        await gateway.limiter.close()
 
     app = FastAPI(title="Gateway", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
     cache: dict[str, Any] = {}

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 PREFIX = "/api/v1/"
+_PARAM = re.compile(r"\{[a-z_]+\}")
 
 
 @dataclass(frozen=True)
@@ -15,11 +16,17 @@ class Route:
     path: str  # upstream path template, e.g. /items/{item_id}
     scope: str  # the caller's token must carry it (services check it again)
     rate_per_s: float = 20.0  # per caller (a citizen, or a system client) and route
-    pattern: re.Pattern[str] = field(init=False, compare=False, repr=False)
+    name: str = field(init=False, compare=False, repr=False)  # "GET /items/{item_id}"
+    regex: str = field(init=False, compare=False, repr=False)  # the template, a parameter = one segment
 
     def __post_init__(self) -> None:
-        regex = re.sub(r"\{[a-z_]+\}", r"[^/]+", self.path)
-        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+        object.__setattr__(self, "name", f"{self.method} {self.path}")
+        literals = _PARAM.split(self.path)
+        object.__setattr__(self, "regex", "[^/]+".join(re.escape(part) for part in literals))
+
+    @property
+    def literal(self) -> bool:
+        return _PARAM.search(self.path) is None
 
 
 ROUTES: tuple[Route, ...] = (
@@ -35,8 +42,27 @@ ROUTES: tuple[Route, ...] = (
     Route("catalog", "GET", "/items/{item_id}/guide", "catalog:read", rate_per_s=50),
     Route("catalog", "GET", "/items/{item_id}/guide.html", "catalog:read"),
     Route("catalog", "GET", "/statistics", "catalog:read"),
+    Route("catalog", "POST", "/main-items", "catalog:write"),
+    Route("catalog", "GET", "/main-items", "catalog:read"),
+    Route("catalog", "GET", "/main-items/{base_code}", "catalog:read"),
     Route("intake", "POST", "/applications", "intake:apply", rate_per_s=5),
     Route("intake", "GET", "/applications/{application_id}", "intake:read"),
+    # Applications (预审, 无差别受理, 容缺, 出件): citizens and windows apply, departments read their own.
+    Route("intake", "GET", "/applications", "intake:read"),
+    Route("intake", "POST", "/applications/{application_id}/decision", "intake:apply"),
+    Route("intake", "POST", "/applications/{application_id}/materials", "intake:apply", rate_per_s=5),
+    Route("intake", "GET", "/applications/{application_id}/notice", "intake:read"),
+    Route("intake", "GET", "/applications/{application_id}/files/{file_id}", "intake:read"),
+    Route("intake", "POST", "/applications/{application_id}/delivery", "intake:apply", rate_per_s=5),
+    Route("intake", "POST", "/bundles", "intake:apply", rate_per_s=5),
+    Route("intake", "GET", "/bundles/{bundle_id}", "intake:read"),
+    Route("intake", "POST", "/prechecks", "intake:apply", rate_per_s=5),
+    Route("intake", "POST", "/files", "intake:apply", rate_per_s=5),
+    Route("intake", "POST", "/progress", "intake:read", rate_per_s=5),
+    Route("intake", "POST", "/output/pickups", "hall:operate", rate_per_s=5),
+    Route("intake", "POST", "/courier/events", "intake:courier", rate_per_s=50),
+    Route("intake", "GET", "/statistics", "intake:read", rate_per_s=2),
+    Route("intake", "POST", "/rongque/sweep", "admin", rate_per_s=1),
     Route("intake", "GET", "/items/{item_id}", "catalog:read"),
     # The hall (取号, 叫号, 预约): window staff act with hall:operate, operators set halls up.
     Route("intake", "GET", "/halls", "catalog:read"),
@@ -134,32 +160,6 @@ ROUTES: tuple[Route, ...] = (
 )
 
 SERVICES = ("catalog", "intake", "backoffice", "notify", "datashare")
-
-
-class RouteNotFound(LookupError):
-    pass
-
-
-def match(method: str, raw_path: str) -> tuple[Route, str]:
-    """The route and upstream path for a gateway path, refusing anything ambiguous.
-
-    Works on the raw (still percent-encoded) path so an encoded slash or dot segment can never
-    be decoded into a different route upstream.
-    """
-    if not raw_path.startswith(PREFIX):
-        raise RouteNotFound(raw_path)
-    service, _, rest = raw_path[len(PREFIX) :].partition("/")
-    upstream_path = "/" + rest
-    lowered = upstream_path.lower()
-    if "%2f" in lowered or "%5c" in lowered or "%2e" in lowered or "\\" in upstream_path:
-        raise RouteNotFound(raw_path)
-    if any(segment in (".", "..") for segment in upstream_path.split("/")):
-        raise RouteNotFound(raw_path)
-    wanted = "GET" if method == "HEAD" else method
-    for route in ROUTES:
-        if route.service == service and route.method == wanted and route.pattern.match(upstream_path):
-            return route, upstream_path
-    raise RouteNotFound(raw_path)
 
 
 def documented_paths(service: str) -> set[tuple[str, str]]:

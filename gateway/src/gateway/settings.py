@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,6 +17,9 @@ class GatewaySettings(BaseSettings):
     notify_url: str = "http://127.0.0.1:8104"
     datashare_url: str = "http://127.0.0.1:8105"
     upstream_timeout_s: float = 10.0
+    upstream_timeouts_s: dict[str, float] = Field(
+        default_factory=dict, description='Per service, overriding upstream_timeout_s: {"datashare": 20}'
+    )
     max_body_bytes: int = 10 * 1024 * 1024
     internal_token_key: SecretStr = Field(description="Shared with the services: signs the identity header")
     clients_file: Path = Field(description="JSON list of clients with scrypt-hashed secrets")
@@ -25,6 +28,22 @@ class GatewaySettings(BaseSettings):
     issuer: str = "https://gateway.wucheng.zuiduo.local"
     sso_issuer: str | None = Field(default=None, description="Issuer of the provincial SSO assertions")
     sso_public_key: str | None = Field(default=None, description="The SSO's Ed25519 public key, base64 raw")
+    rate_factor: float = Field(
+        default=1.0,
+        gt=0,
+        validation_alias=AliasChoices("GATEWAY_RATE_FACTOR", "RATE_LIMIT_FACTOR"),
+        description="Scales every route's rate limit (load tests and fuzzers raise it)",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GATEWAY_REDIS_URL", "REDIS_URL"),
+        description="Shared rate-limit buckets for all gateway instances; unset: in this process only",
+    )
+    redis_timeout_s: float = Field(
+        default=0.25, gt=0, description="Per Redis call; after a failure, limits are local for a while"
+    )
+    token_cache_size: int = Field(default=10_000, ge=1, description="Verified tokens kept (LRU)")
+    log_level: str = "INFO"
 
     def upstream_urls(self) -> dict[str, str]:
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -19,6 +20,16 @@ class InvalidToken(Exception):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """A token's identity and what decides how long that verdict may be reused (see tokencache)."""
+
+    identity: Identity
+    expires_at: float  # the `exp` claim
+    kid: str  # the key that signed it: once retired, the token is no longer accepted
+    jti: str
+
+
 class TokenIssuer:
     def __init__(
         self, keys: KeySet, *, issuer: str, audience: str, ttl_s: int, rotate_after_s: float = 24 * 3600
@@ -28,6 +39,7 @@ class TokenIssuer:
         self.audience = audience
         self.ttl_s = ttl_s
         self.rotate_after_s = rotate_after_s
+        self._revoked: dict[str, float] = {}  # jti -> the token's exp (after which it is moot)
 
     def issue(self, identity: Identity, now: float | None = None) -> str:
         now = now or time.time()
@@ -57,6 +69,19 @@ class TokenIssuer:
 
     def verify(self, token: str) -> Identity:
         """The identity a token carries; InvalidToken names why it is refused."""
+        return self.verify_token(token).identity
+
+    def revoke(self, jti: str, expires_at: float, now: float | None = None) -> None:
+        """Refuse this token from now on (RFC 7009); entries go once the token would have expired."""
+        now = now or time.time()
+        self._revoked = {j: exp for j, exp in self._revoked.items() if exp > now}
+        self._revoked[jti] = expires_at
+
+    def is_revoked(self, jti: str) -> bool:
+        return jti in self._revoked
+
+    def verify_token(self, token: str) -> VerifiedToken:
+        """`verify`, with the claims a cache needs to know when the verdict stops holding."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -74,13 +99,16 @@ class TokenIssuer:
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("token expired") from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"invalid token: {type(exc).__name__}") from exc
-        return Identity(
+        jti = str(claims.get("jti", ""))
+        if jti in self._revoked:
+            raise InvalidToken("token revoked")
+        identity = Identity(
             kind=claims["kind"],
             client_id=claims["client_id"],
             scopes=frozenset(claims.get("scope", "").split()),
@@ -90,6 +118,7 @@ class TokenIssuer:
             citizen_id=claims.get("cid"),
             citizen_name=claims.get("cname"),
         )
+        return VerifiedToken(identity, float(claims["exp"]), key.kid, jti)
 
 
 def _subject(identity: Identity) -> str:

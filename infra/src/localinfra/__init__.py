@@ -1,4 +1,4 @@
-"""Real Apache Kafka and PostgreSQL as local processes for tests and `make stack` (no Docker)."""
+"""Real Apache Kafka, PostgreSQL and Redis as local processes for tests and `make stack` (no Docker)."""
 
 from localinfra.errors import InfraError
 from localinfra.kafka import KafkaBroker, ensure_kafka_jars, kafka_version, start_kafka
@@ -9,12 +9,14 @@ from localinfra.postgres import (
     ensure_postgres_binaries,
     start_postgres,
 )
+from localinfra.redis_server import RedisServer, start_redis
 
 __all__ = [
     "ExternalPostgres",
     "InfraError",
     "KafkaBroker",
     "PostgresCluster",
+    "RedisServer",
     "ensure_kafka_jars",
     "ensure_postgres_binaries",
     "free_port",
@@ -22,4 +24,5 @@ __all__ = [
     "kafka_version",
     "start_kafka",
     "start_postgres",
+    "start_redis",
 ]

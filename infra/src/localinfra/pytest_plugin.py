@@ -1,4 +1,4 @@
-"""pytest fixtures that run real Kafka and PostgreSQL for the test session, started on first use."""
+"""pytest fixtures that run real Kafka, PostgreSQL and Redis for the test session, started on first use."""
 
 import logging
 import os
@@ -12,6 +12,7 @@ from localinfra.kafka import KafkaBroker, kafka_version, pinned_kafka_version, s
 from localinfra.kafka_jars import DEFAULT_LIBS
 from localinfra.pg_external import ExternalPostgres
 from localinfra.postgres import PostgresCluster, find_postgres_bindir, postgres_version, start_postgres
+from localinfra.redis_server import RedisServer, redis_version, start_redis
 
 log = logging.getLogger("localinfra")
 
@@ -56,9 +57,19 @@ def _postgres_header() -> str:
         return f"postgres: {bindir} ({exc})"
 
 
+def _redis_header() -> str:
+    external = os.environ.get("REDIS_URL")
+    if external:
+        return "redis: external server (REDIS_URL)"
+    try:
+        return f"redis: {redis_version()} (local process, started on use)"
+    except Exception as exc:  # the header must never fail the run
+        return f"redis: {exc}"
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """Say which Kafka and PostgreSQL versions this run will use (nothing is started here)."""
-    return [_kafka_header(), _postgres_header()]
+    """Say which Kafka, PostgreSQL and Redis versions this run will use (nothing is started here)."""
+    return [_kafka_header(), _postgres_header(), _redis_header()]
 
 
 @pytest.fixture(scope="session")
@@ -124,3 +135,27 @@ def pg_url(pg_cluster: PostgresCluster | ExternalPostgres) -> Iterator[str]:
             pg_cluster.drop_database(name)
         except Exception as exc:  # cleanup must not turn a passed test into an error
             log.warning("could not drop test database %s: %s", name, exc)
+
+
+@pytest.fixture(scope="session")
+def redis_server(pytestconfig: pytest.Config) -> Iterator[RedisServer | None]:
+    """A local redis-server for the session, or None when REDIS_URL names an external one."""
+    if os.environ.get("REDIS_URL"):
+        yield None
+        return
+    started = time.monotonic()
+    server = start_redis()
+    _announce(
+        pytestconfig,
+        f"localinfra: {redis_version()} running at {server.url} (ready in {time.monotonic() - started:.1f} s)",
+    )
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisServer | None) -> str:
+    """redis:// URL for clients: $REDIS_URL or the local server's."""
+    return os.environ["REDIS_URL"] if redis_server is None else redis_server.url
