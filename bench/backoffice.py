@@ -22,25 +22,26 @@ other benchmark runs, since the machine has 2 cores.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-import platform
-import random
-import subprocess
 import sys
-import time
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 # `python bench/backoffice.py` puts bench/ first on sys.path, where this very file would shadow the
-# backoffice package; the repository root instead makes `bench.loadgen` importable, as mypy sees it.
+# backoffice package (and bench/platform.py the standard library's, which uuid imports); the
+# repository root instead makes `bench.loadgen` importable, as mypy sees it. Before any other import.
 if sys.path and Path(sys.path[0]).resolve() == REPO / "bench":
     sys.path[0] = str(REPO)
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, date, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 
@@ -333,7 +334,7 @@ def main() -> None:
         wait_for_quiet()
     load_avg = os.getloadavg()[0]
     print(
-        f"machine: {os.cpu_count()} cores, load {load_avg:.2f}, Python {platform.python_version()}, "
+        f"machine: {os.cpu_count()} cores, load {load_avg:.2f}, Python {sys.version.split()[0]}, "
         f"{OPEN_TASKS:,} open tasks in {DEPARTMENT}",
         flush=True,
     )

@@ -66,6 +66,7 @@ async def test_the_sweep_warns_before_the_deadline_and_escalates_overdue_work_on
         swept = await client.post("/supervision/sweep", headers=caller(OPERATOR))
         assert swept.json() == {
             "today": "2025-10-14",
+            "terminated": 0,
             "warned": 0,
             "escalated": 0,
             "followups_escalated": 0,

@@ -25,6 +25,14 @@ from servicekit.identity import Identity
 CITIZEN_ID = "330702195003150013"
 PHONE = "13800579001"
 CASE = "11330702MB12345674330520001000202611250001"
+
+
+def daytime() -> datetime:
+    """The dispatcher's clock where a test sends non-urgent SMS: 11:00 in Wucheng, outside the quiet
+    hours (the wall clock would hold them until 08:00 whenever the suite runs in China's night)."""
+    return datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+
+
 CITIZEN = Identity(
     kind="citizen",
     client_id="zlb-app",

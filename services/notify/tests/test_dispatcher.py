@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,15 +12,12 @@ from contracts.envelope import Event
 from messaging.tables import outbox
 from notify.channels.email import SmtpChannel
 from notify.channels.push import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookPushChannel, verify
-from notify.db import MIGRATIONS_DIR
 from notify.dispatcher import Dispatcher
 from notify.handlers import make_handlers
 from notify.lifecycle import RetryPolicy
 from notify.models import Alert, DeadLetter, Message
 from notify.schemas import ContactUpdate
 from notify.service import save_contact
-from servicekit.db import make_engine, make_sessionmaker
-from servicekit.testing import migrate
 
 from .support import CASE, CITIZEN_ID, CONTACT, Webhook, accepted, free_port, smtp_server, webhook_server
 
@@ -36,14 +31,6 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await migrate(MIGRATIONS_DIR, db_url)
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def receive(

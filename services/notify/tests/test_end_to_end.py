@@ -50,7 +50,10 @@ async def test_one_accepted_event_one_sms_with_its_report_one_email_and_a_redeli
         await save_contact(
             session,
             CITIZEN_ID,
-            ContactUpdate.model_validate(CONTACT | {"channels": ["sms", "email"]}),
+            # No quiet hours for this citizen: the run sends on the wall clock, at any hour of the day.
+            ContactUpdate.model_validate(
+                CONTACT | {"channels": ["sms", "email"], "quiet_start": "08:00", "quiet_end": "08:00"}
+            ),
             datetime.now(UTC),
         )
     # A private topic keeps this test's consumer group away from other tests' events.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -14,32 +13,21 @@ from contracts.backoffice import TaskDecided, TaskSuspended
 from contracts.datashare import EvidenceReleased
 from contracts.envelope import Event, new_event
 from contracts.intake import AppointmentBooked, TicketCalled, WaitingPosition
-from messaging.consumer import PermanentError
 from messaging.tables import outbox
-from notify.db import MIGRATIONS_DIR
-from notify.fanout import handle_event, make_messages, resolve
+from notify.fanout import handle_event, make_messages
 from notify.handlers import make_handlers
 from notify.models import Alert, Message, ParkedEvent
 from notify.preferences import subject_hash
+from notify.recipients import resolve
 from notify.schemas import ContactUpdate
 from notify.service import save_contact
 from notify.templates import Template, TemplateLibrary
 from notify.triggers import Trigger
-from servicekit.db import make_engine, make_sessionmaker
-from servicekit.testing import migrate
 
 from .support import CASE, CITIZEN_ID, CONTACT, accepted
 
 NOW = datetime(2026, 11, 25, 2, 30, tzinfo=UTC)
 HANDLERS = make_handlers(lambda: NOW)
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await migrate(MIGRATIONS_DIR, db_url)
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def deliver(sessions: async_sessionmaker[AsyncSession], event: Event) -> None:
@@ -219,13 +207,15 @@ async def test_an_event_without_what_its_trigger_needs_goes_to_the_dlq(
     async with sessions() as session, session.begin():
         with pytest.raises(ValidationError):
             await handle_event(session, broken, NOW)
-    declared = new_event(
+    ready = new_event(
         type="backoffice.task.suspended", source="/b", subject="x", data=accepted_data_of_suspension()
     )
-    declared = declared.model_copy(update={"type": "intake.output.ready", "data": {"nothing": "useful"}})
+    ready = ready.model_copy(update={"type": "intake.output.ready", "data": {"nothing": "useful"}})
     async with sessions() as session, session.begin():
-        with pytest.raises(PermanentError):
-            await handle_event(session, declared, NOW)
+        with pytest.raises(ValidationError):  # the consumer dead-letters it with the reason
+            await handle_event(session, ready, NOW)
+    async with sessions() as session:
+        assert await session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0
 
 
 def accepted_data_of_suspension() -> TaskSuspended:
@@ -243,6 +233,8 @@ async def test_a_buzheng_request_tells_the_applicant_what_and_by_when(
         type="backoffice.task.suspended", source="/b", subject="a1", data=accepted_data_of_suspension()
     )
     await deliver(sessions, event)
-    (notice,) = await messages(sessions)
+    reminder, notice = await messages(sessions)  # by template name
+    assert notice.template == "buzheng_requested"
     assert "近期一寸免冠照片" in notice.body
     assert "2026年12月9日前提交" in notice.body
+    assert (reminder.template, reminder.status) == ("buzheng_reminder", "created")

@@ -22,7 +22,7 @@ from notify.schemas import ContactUpdate
 from notify.service import save_contact
 from servicekit.testing import TEST_KEY, migrate
 
-from .support import CITIZEN_ID, CONTACT, PHONE, accepted, eventually, serve
+from .support import CITIZEN_ID, CONTACT, PHONE, accepted, daytime, eventually, serve
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ async def notify(
     app = create_app(pg_url, TEST_KEY)
     async with app.router.lifespan_context(app), serve(app) as base_url:
         provider = KannelProvider(kannel.sendsms_url, kannel.username, kannel.password, base_url, timeout_s=3)
-        dispatcher = Dispatcher(app.state.sessions, {"sms": SmsChannel(provider)})
+        dispatcher = Dispatcher(app.state.sessions, {"sms": SmsChannel(provider)}, clock=daytime)
         yield app.state.sessions, dispatcher
         await dispatcher.close()
 

@@ -81,13 +81,14 @@ class TaskExtended(EventData):
 
 
 class TaskDecided(EventData):
-    """backoffice.task.decided: a department approved or rejected an application (办结)."""
+    """backoffice.task.decided: a department approved or rejected an application (办结), or the case
+    ended because the applicant did not supply the 补正 in time (终止办理)."""
 
     application_id: str
     case_number: str
     department_code: str
-    decision: str = Field(description="approved or rejected")
-    reason: str | None = None
+    decision: str = Field(description="approved, rejected, or terminated (补正 not supplied by its due date)")
+    reason: str | None = Field(default=None, description="Why rejected or terminated")
     certificate_type: str | None = None
     certificate_number: str | None = None
     subject_id: str | None = Field(default=None, description="Holder of the certificate issued")

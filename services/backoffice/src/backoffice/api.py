@@ -204,7 +204,7 @@ async def subtask_list(
     session: SessionDep,
     identity: Reader,
     department_code: Department,
-    status: Literal["open", "completed"] | None = "open",
+    status: Literal["open", "completed", "cancelled"] | None = "open",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SubtaskPage:
     rows, total = await subtasks.subtask_list(session, identity, department_code, status, limit)

@@ -83,7 +83,8 @@ def _close(task: Task, identity: Identity, now: datetime, decision: str) -> None
     task.assignee = task.assignee or identity.client_id
 
 
-def _decided(task: Task) -> TaskDecided:
+def decided_event(task: Task) -> TaskDecided:
+    """What intake (出件) and datashare (the certificate) need of a decision, or of a termination."""
     assert task.decision is not None
     assert task.decided_at is not None
     return TaskDecided(
@@ -143,7 +144,7 @@ async def approve(
             task.valid_until = body.valid_until
         _close(task, identity, now, "approved")
         _record(session, task, identity, now, body.comment)
-        await emit(session, "backoffice.task.decided", task.application_id, _decided(task))
+        await emit(session, "backoffice.task.decided", task.application_id, decided_event(task))
     return task
 
 
@@ -156,7 +157,7 @@ async def reject(
         task.appeal_rights = body.appeal_rights or APPEAL_RIGHTS
         _close(task, identity, now, "rejected")
         _record(session, task, identity, now, body.reason)
-        await emit(session, "backoffice.task.decided", task.application_id, _decided(task))
+        await emit(session, "backoffice.task.decided", task.application_id, decided_event(task))
     return task
 
 

@@ -14,7 +14,7 @@ ShortText = Annotated[str, Field(min_length=1, max_length=100, pattern=_PLAIN)]
 DepartmentCode = Annotated[str, Field(pattern=r"^[a-z0-9-]{2,40}$")]
 ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:@-]{1,100}$")]
 Id = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
-WorklistStatus = Literal["open", "received", "suspended", "decided", "returned"]
+WorklistStatus = Literal["open", "received", "suspended", "decided", "terminated", "returned"]
 
 
 class Request(BaseModel):
@@ -40,7 +40,10 @@ class TaskPublic(BaseModel):
     item_name: str
     handling_type: str
     department_code: str
-    status: str = Field(description="received, suspended (clock stopped), decided, returned (to intake)")
+    status: str = Field(
+        description="received, suspended (clock stopped), decided, terminated (补正 not supplied in time), "
+        "returned (to intake)"
+    )
     assignee: str | None
     received_at: datetime
     accepted_date: date
@@ -58,7 +61,7 @@ class SubtaskPublic(BaseModel):
     id: str
     task_id: str
     department_code: str
-    status: str = Field(description="open or completed")
+    status: str = Field(description="open, completed, or cancelled (the case ended without a decision)")
     due_date: date
     conclusion: str | None
     opinion: str | None

@@ -47,6 +47,10 @@ async def complete(
         subtask = await session.scalar(sa.select(Subtask).where(Subtask.id == subtask_id).with_for_update())
         if subtask is None or not sees_department(identity, subtask.department_code):
             raise not_found("协办任务 sub-task", subtask_id)
+        if subtask.status == "cancelled":
+            raise conflict(
+                "task_finished", "status", "state", "办件已终止 (the case ended without a decision)"
+            )
         if subtask.status != "open":
             raise conflict(
                 "already_completed", "status", "complete_once", "协办意见已提交 (already completed)"

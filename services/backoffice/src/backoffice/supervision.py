@@ -1,4 +1,4 @@
-"""督查: the periodic sweep that warns before deadlines and escalates what is overdue, each once."""
+"""督查: the periodic sweep: lapsed 补正 end their case, deadlines warn, overdue work escalates, each once."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from workcalendar import Calendar, default_calendar
 
 from backoffice import audit
 from backoffice.events import emit
+from backoffice.lapses import terminate_lapsed
 from backoffice.models import Subtask, Task
 from backoffice.supervision_models import Complaint, FollowUp, SupervisionAlert
 from backoffice.supervision_schemas import SweepResult
@@ -193,12 +194,15 @@ async def sweep(
     calendar = default_calendar()
     now = now or datetime.now(UTC)
     async with session.begin():
+        # First: a case whose 补正 lapsed is over, not late.
+        terminated = await terminate_lapsed(session, today, now)
         warned = await _warn(session, calendar, today, warn_working_days, now)
         escalated = await _escalate_tasks(session, today, now)
         followups = await _escalate_followups(session, today, now)
         complaints = await _escalate_complaints(session, today, now)
     return SweepResult(
         today=today,
+        terminated=terminated,
         warned=warned,
         escalated=escalated,
         followups_escalated=followups,

@@ -111,6 +111,7 @@ class ComplaintAnswer(Request):
 
 class SweepResult(BaseModel):
     today: date
+    terminated: int = Field(description="Cases ended because the 补正 asked for was not supplied in time")
     warned: int = Field(description="Tasks N working days or less from their deadline (预警)")
     escalated: int = Field(description="Overdue tasks and 协办 sub-tasks escalated")
     followups_escalated: int

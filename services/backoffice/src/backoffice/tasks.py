@@ -41,7 +41,7 @@ async def load_task(session: AsyncSession, identity: Identity, task_id: str, *, 
 
 def require_status(task: Task, *allowed: str) -> None:
     if task.status not in allowed:
-        code = "task_finished" if task.status in ("decided", "returned") else "invalid_state"
+        code = "task_finished" if task.status in ("decided", "terminated", "returned") else "invalid_state"
         raise conflict(
             code,
             "status",

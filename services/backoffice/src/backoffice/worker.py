@@ -6,7 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Coroutine
+from typing import Any
 
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.deadlines import china_date, utc_now
@@ -19,6 +22,8 @@ from servicekit.logs import configure_logging
 from servicekit.worker import Worker, kafka_transport
 
 log = logging.getLogger(__name__)
+# The embedded mode (`make run`) sweeps more often than production's default: a demo lasts minutes.
+EMBEDDED_SWEEP_INTERVAL_S = 60.0
 
 
 async def sweep_periodically(
@@ -31,7 +36,7 @@ async def sweep_periodically(
         try:
             async with sessions() as session:
                 result = await sweep(session, china_date(now), warn_working_days, now)
-            if result.warned or result.escalated or result.followups_escalated or result.complaints_escalated:
+            if any(result.model_dump(exclude={"today"}).values()):
                 log.info("supervision sweep: %s", result.model_dump_json())
         except Exception as exc:
             # The consumers and the relay keep running: a failed sweep is retried next interval.
@@ -41,6 +46,12 @@ async def sweep_periodically(
                 log.exception("supervision sweep failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)
+
+
+def embedded_tasks(app: FastAPI, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+    """What the embedded platform runs beside this service's consumers: the 督查 sweep."""
+    warn: int = app.state.warn_working_days
+    return [sweep_periodically(app.state.engine, warn, EMBEDDED_SWEEP_INTERVAL_S, stop)]
 
 
 async def main(settings: BackofficeSettings) -> None:

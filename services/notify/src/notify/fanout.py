@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -21,25 +21,14 @@ from messaging.consumer import PermanentError
 from notify.channels import CANCELLED, DELIVERED, TECHNICAL_FAILURE
 from notify.clock import LOCAL_TZ
 from notify.lifecycle import raise_alert, status_event, write_events
-from notify.models import CaseRecipient, Contact, ItemName, Message, ParkedEvent
-from notify.preferences import subject_hash
+from notify.models import Message, ParkedEvent
+from notify.recipients import Park, Recipient, resolve
 from notify.template_library import LIBRARY
-from notify.templates import TemplateError, TemplateLibrary, render
+from notify.templates import Template, TemplateError, TemplateLibrary, render
 from notify.triggers import Trigger, triggers_for
 
 log = logging.getLogger(__name__)
-
-
-class Park(Exception):
-    """The case this event is about is not known yet (its 受理 event has not been handled)."""
-
-
-@dataclass(frozen=True)
-class Recipient:
-    owner_id: str
-    citizen: bool
-    contact: Contact | None
-    context: dict[str, str]
+_MESSAGE = cast(sa.Table, Message.__table__)
 
 
 def _text(value: Any) -> str:
@@ -54,66 +43,20 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-async def _case_context(
-    session: AsyncSession, trigger: Trigger, data: dict[str, Any]
-) -> tuple[CaseRecipient | None, dict[str, str]]:
-    # The 受理 event itself carries what the case read model would give: one query saved per event.
-    needed = trigger.to in ("case", "subject") or not ("applicant_name" in data and data.get("item_id"))
-    case = (
-        await session.get(CaseRecipient, data["case_number"]) if needed and data.get("case_number") else None
-    )
-    context: dict[str, str] = {}
-    if case is not None:
-        context["applicant_name"] = case.applicant_name
-    item_id = data.get("item_id") or (case.item_id if case is not None else None)
-    if item_id:
-        item = await session.get(ItemName, item_id)
-        context["item_name"] = item.name if item is not None else str(item_id)
-    return case, context
+@cache
+def _insert_statement(dialect: str) -> sa.Insert:
+    """Insert unless (event, template, channel, recipient) exists: a replayed event makes nothing twice.
 
-
-async def resolve(session: AsyncSession, trigger: Trigger, data: dict[str, Any]) -> Recipient | None:
-    case, context = await _case_context(session, trigger, data)
-    if trigger.to == "department":
-        owner = f"dept:{data['department_code']}"
-        return Recipient(owner, False, await session.get(Contact, owner), context)
-    if trigger.to == "case":
-        if case is None:
-            raise Park(str(data["case_number"]))
-        owner = case.applicant_id
-    elif trigger.to == "subject":
-        wanted = str(data["subject_hash"])
-        if case is not None and subject_hash(case.applicant_id) == wanted:
-            owner = case.applicant_id
-        else:
-            found = await session.scalar(sa.select(Contact.owner_id).where(Contact.subject_hash == wanted))
-            if found is None:
-                return None
-            owner = found
-    else:
-        if data[trigger.to] is None:  # e.g. a hall ticket taken without an ID card
-            return None
-        owner = str(data[trigger.to]).upper()
-    contact = await session.get(Contact, owner)
-    if contact is not None and contact.name and "applicant_name" not in context:
-        context["applicant_name"] = contact.name
-    return Recipient(owner, True, contact, context)
-
-
-def _address(contact: Contact | None, channel: str) -> str | None:
-    if contact is None or channel not in contact.channels:
-        return None
-    return {"sms": contact.phone, "email": contact.email, "push": contact.push_id}.get(channel)
+    Rows go as parameters, not in the statement: one cached statement ("insertmanyvalues" batches it).
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(_MESSAGE).on_conflict_do_nothing().returning(_MESSAGE.c.id)
 
 
 async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert unless (event, template, channel, recipient) exists: a replayed event makes nothing twice."""
     if not rows:
         return set()
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = cast(sa.Table, Message.__table__)
-    # Rows as parameters, not in the statement: one cached statement ("insertmanyvalues" batches it).
-    stmt = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    stmt = _insert_statement(session.get_bind().dialect.name)
     return set((await session.scalars(stmt, rows)).all())
 
 
@@ -128,7 +71,7 @@ def _row(
         "template_version": 0,
         "channel": channel,
         "recipient_id": to.owner_id,
-        "address": None if channel == "inbox" else _address(to.contact, channel),
+        "address": None if channel == "inbox" or to.contact is None else to.contact.address(channel),
         "case_number": None,
         "subject": about,
         "urgent": trigger.urgent,
@@ -163,7 +106,16 @@ async def make_messages(
         )
     ):
         return 0
-    values = {k: _text(v) for k, v in data.items() if v is not None} | to.context | trigger.derive(data)
+    template: Template | TemplateError
+    try:
+        template = library.latest(trigger.template)
+    except TemplateError as exc:
+        template = exc  # every channel's message fails with it
+    needed = template.fields() if isinstance(template, Template) else frozenset()
+    # Only the fields the template names are formatted (events carry far more than a message says).
+    values = (
+        {k: _text(data[k]) for k in needed if data.get(k) is not None} | to.context | trigger.derive(data)
+    )
     due = max(now, trigger.send_at(data)) if trigger.send_at is not None else now
     rows: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
@@ -173,7 +125,8 @@ async def make_messages(
             continue
         row["case_number"] = data.get("case_number")
         try:
-            template = library.latest(trigger.template)
+            if isinstance(template, TemplateError):
+                raise template
             rendered = render(template, channel, values)
         except TemplateError as exc:
             failed.append(row | {"status": TECHNICAL_FAILURE, "reason": str(exc), "completed_at": now})
@@ -219,10 +172,18 @@ def _entries(trigger: Trigger, data: dict[str, Any]) -> list[dict[str, Any]]:
     return [data | dict(entry) for entry in data.get(trigger.each) or []]
 
 
-async def handle_event(session: AsyncSession, event: Event, now: datetime) -> int:
-    """Every trigger of `event.type`; returns how many messages were made."""
+def event_data(event: Event) -> dict[str, Any]:
+    """The event's data as its contract model reads it (dates as dates); a bad one raises."""
     spec = REGISTRY.get(event.type)
-    data: dict[str, Any] = spec.model.model_validate(event.data).model_dump() if spec else dict(event.data)
+    return spec.model.model_validate(event.data).model_dump() if spec else dict(event.data)
+
+
+async def handle_event(
+    session: AsyncSession, event: Event, now: datetime, data: dict[str, Any] | None = None
+) -> int:
+    """Every trigger of `event.type` (`data`: the event's data, when the caller has read it already);
+    returns how many messages were made."""
+    data = event_data(event) if data is None else data
     made = 0
     for trigger in triggers_for(event.type):
         for entry in _entries(trigger, data):

@@ -20,6 +20,7 @@ from contracts.notify import AlertRaised, MessageDeadLettered, MessageStatusChan
 from messaging.outbox import outbox_row
 from messaging.tables import outbox
 from notify.channels import SENDING, TEMPORARY_FAILURE, Outcome
+from notify.deliveries import Delivery
 from notify.models import Alert, DeadLetter, Message
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,10 @@ class RetryPolicy:
         return base * random.uniform(0.8, 1.0)  # jitter spreads a burst of retries
 
 
+# What the lifecycle reads and moves: a `Message` row, or the dispatcher's lighter `Delivery`.
+MessageState = Message | Delivery
+
+
 async def write_events(session: AsyncSession, events: list[Event]) -> None:
     """Stage `events` in the outbox with one multi-row insert (a round trip per event adds up)."""
     if events:
@@ -46,7 +51,7 @@ async def write_events(session: AsyncSession, events: list[Event]) -> None:
         events.clear()
 
 
-def status_event(message: Message, now: datetime) -> Event:
+def status_event(message: MessageState, now: datetime) -> Event:
     data = MessageStatusChanged(
         message_id=message.id,
         channel=message.channel,
@@ -72,7 +77,7 @@ def raise_alert(
     events.append(new_event(type="notify.alert.raised", source=SOURCE, subject=alert.id, data=data))
 
 
-def dead_letter(session: AsyncSession, message: Message, now: datetime, events: list[Event]) -> None:
+def dead_letter(session: AsyncSession, message: MessageState, now: datetime, events: list[Event]) -> None:
     entry = DeadLetter(
         id=uuid.uuid4().hex,
         message_id=message.id,
@@ -99,28 +104,44 @@ def dead_letter(session: AsyncSession, message: Message, now: datetime, events: 
     raise_alert(session, "dead_letter", summary, message.id, now, events)
 
 
-def apply_outcome(
-    session: AsyncSession,
-    message: Message,
-    outcome: Outcome,
-    now: datetime,
-    policy: RetryPolicy,
-    events: list[Event],
-) -> None:
-    """Move `message` to where `outcome` says: waiting for a report, retrying, or final."""
+def transition(message: MessageState, outcome: Outcome, now: datetime, policy: RetryPolicy) -> bool:
+    """Move `message`'s fields to where `outcome` says: waiting for a report, retrying, or final.
+
+    True when it is final: then `settle` must follow once the move is written.
+    """
     message.reason = outcome.reason
     if outcome.reference is not None:
         message.provider_reference = outcome.reference
     if outcome.status == SENDING:
         message.status = SENDING
-        return
+        return False
     if outcome.retry and message.attempts < policy.attempts:
         message.status = TEMPORARY_FAILURE
         message.next_attempt_at = now + policy.delay(message.attempts)
-        return
+        return False
     message.status = outcome.status
     message.next_attempt_at = None
     message.completed_at = now
+    return True
+
+
+def settle(
+    session: AsyncSession, message: MessageState, retried: bool, now: datetime, events: list[Event]
+) -> None:
+    """A final status is published; one reached after the last retry is also dead-lettered."""
     events.append(status_event(message, now))
-    if outcome.retry:
+    if retried:
         dead_letter(session, message, now, events)
+
+
+def apply_outcome(
+    session: AsyncSession,
+    message: MessageState,
+    outcome: Outcome,
+    now: datetime,
+    policy: RetryPolicy,
+    events: list[Event],
+) -> None:
+    """`transition`, then `settle` a final status: for a message this transaction holds locked."""
+    if transition(message, outcome, now, policy):
+        settle(session, message, outcome.retry, now, events)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicekit.settings import ServiceSettings
 
 
-class NotifySettings(ServiceSettings):
+class ChannelSettings(BaseSettings):
+    """The providers and the dispatcher's limits: all the embedded mode reads (it has no database URL)."""
+
     model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore")
 
     smtp_host: str | None = Field(default=None, description="SMTP relay; unset switches e-mail off")
@@ -35,6 +39,16 @@ class NotifySettings(ServiceSettings):
     email_rate_per_s: float = 200.0
     push_rate_per_s: float = 100.0
     max_attempts: int = Field(default=5, ge=1)
+    dispatch_batch: int = Field(default=200, ge=1)
+
+
+class NotifySettings(ServiceSettings, ChannelSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore")
+
     # Consumer group members in one worker: each takes some of the topics' partitions (3 each).
     consumers: int = Field(default=3, ge=1, le=12)
-    dispatch_batch: int = Field(default=200, ge=1)
+    role: Literal["all", "consumers", "dispatcher"] = Field(
+        default="all",
+        description="What this worker process runs: consumers and relay, the dispatcher, or both. On more "
+        "than one core, one process of each (or more dispatchers: they share the work) sends faster",
+    )

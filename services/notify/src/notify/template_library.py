@@ -29,6 +29,34 @@ _TEMPLATES = (
         sms="您的办件{case_number}需补正{materials}，请于{due_date}前提交，逾期将影响办理。",
     ),
     Template(
+        "buzheng_reminder",
+        1,
+        title="补正材料提醒",
+        text="您的办件{case_number}需补正的材料（{materials}）请于{due_date}前提交，逾期未补正的，办件将终止办理。",
+        sms="您的办件{case_number}请于{due_date}前补正{materials}，逾期办件将终止办理。",
+    ),
+    Template(
+        "case_terminated",
+        1,
+        title="办件已终止办理",
+        text="您的办件{case_number}（{item_name}）已终止办理，原因：{reason}。\n{appeal_rights}",
+        sms="您的办件{case_number}已终止办理，原因：{reason}。",
+    ),
+    Template(
+        "application_refused",
+        1,
+        title="申请不予受理",
+        text="您申请的“{item_name}”不予受理，办件编号{case_number}，理由：{reason}。\n{appeal_rights}",
+        sms="您申请的{item_name}不予受理，理由：{reason}。",
+    ),
+    Template(
+        "rongque_terminated",
+        1,
+        title="容缺办件已终止",
+        text="您的办件{case_number}为容缺受理，因未在{due_date}前补交{materials}，已终止办理。",
+        sms="您的办件{case_number}因未在{due_date}前补交{materials}，已终止办理。",
+    ),
+    Template(
         "decision",
         1,
         title="办件已办结",
@@ -79,7 +107,6 @@ _TEMPLATES = (
         text="您预约的“{item_name}”将于{slot}办理，请携带身份证按时到政务服务中心签到。",
         sms="您预约的{item_name}将于{slot}办理，请携带身份证按时签到。",
     ),
-    # Declared triggers: their events are still being added by intake (see triggers.py).
     Template(
         "one_time_notice",
         1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import string
@@ -47,9 +48,8 @@ class Template:
     sms: str
     html: str | None = None
 
-    def fields(self) -> set[str]:
-        parts = (self.title, self.text, self.sms, self.html or "")
-        return {f for part in parts for _, f, _, _ in string.Formatter().parse(part) if f}
+    def fields(self) -> frozenset[str]:
+        return _fields(self.title, self.text, self.sms, self.html or "")
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,14 @@ def sms_segments(text: str) -> int:
     return 1 if units <= SMS_SINGLE else math.ceil(units / SMS_PART)
 
 
+@functools.cache
+def _fields(*parts: str) -> frozenset[str]:
+    """The personalisation fields `parts` name (parsed once per wording: rendering is per message)."""
+    return frozenset(f for part in parts for _, f, _, _ in string.Formatter().parse(part) if f)
+
+
 def _fill(template: Template, part: str, values: Mapping[str, str]) -> str:
-    missing = {f for _, f, _, _ in string.Formatter().parse(part) if f and f not in values}
+    missing = _fields(part) - values.keys()
     if missing:
         raise MissingPersonalisation(f"{template.name} v{template.version}", missing)
     return part.format_map(values)

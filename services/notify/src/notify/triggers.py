@@ -3,14 +3,15 @@
 `to` says who receives it: "case" (the applicant of `case_number`, from intake's 受理 events),
 a data field holding a resident ID number (e.g. "applicant_id"), "subject" (datashare's hashed
 data subject) or "department" (the duty contact of `department_code`). A trigger is live when
-its event type is registered in contracts; the others wait for intake to publish them.
+its event type is registered in contracts (a trigger may name an event before its producer
+publishes it; it stays idle until then).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from contracts.certificates import CERTIFICATE_TYPES
@@ -92,6 +93,24 @@ def _buzheng(data: Data) -> bool:
     return bool(data["kind"] == "buzheng")
 
 
+def _buzheng_remindable(data: Data) -> bool:
+    """A 补正 due later than tomorrow gets a reminder (the notice itself went out today)."""
+    due: date | None = data.get("due_date")
+    return _buzheng(data) and due is not None and due - timedelta(days=1) > data["suspended_on"]
+
+
+def _eve_of_due(data: Data) -> datetime:
+    return datetime.combine(data["due_date"] - timedelta(days=1), time(9), LOCAL_TZ)
+
+
+def _terminated(data: Data) -> bool:
+    return bool(data["decision"] == "terminated")
+
+
+def _decided(data: Data) -> bool:
+    return not _terminated(data)
+
+
 def _turn_near(data: Data) -> bool:
     return int(data["position"]) <= 3
 
@@ -111,7 +130,6 @@ def turn_near_on(event_type: str) -> Trigger:
 APPT = "appointment_id"
 
 TRIGGERS: tuple[Trigger, ...] = (
-    # Live: their events exist in contracts today.
     turn_near_on("intake.ticket.called"),
     turn_near_on("intake.ticket.missed"),
     turn_near_on("intake.ticket.cancelled"),
@@ -119,13 +137,18 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger("intake.appointment.cancelled", "appointment_reminder", "citizen_id", about=APPT, cancels=True),
     Trigger("intake.application.accepted", "application_accepted", "applicant_id", derive=_promised),
     Trigger("backoffice.task.suspended", "buzheng_requested", "applicant_id", when=_buzheng),
-    Trigger("backoffice.task.decided", "decision", "case", derive=_outcome),
+    Trigger("backoffice.task.suspended", "buzheng_reminder", "applicant_id", when=_buzheng_remindable, send_at=_eve_of_due),
+    Trigger("backoffice.task.resumed", "buzheng_reminder", "applicant_id", cancels=True),
+    Trigger("backoffice.task.decided", "buzheng_reminder", "case", cancels=True),
+    Trigger("backoffice.task.decided", "decision", "case", when=_decided, derive=_outcome),
+    Trigger("backoffice.task.decided", "case_terminated", "case", when=_terminated),
     Trigger("datashare.evidence.released", "data_accessed", "subject", derive=_certificate),
     Trigger("backoffice.followup.opened", "followup_required", "department", channels=STAFF),
     Trigger("backoffice.task.deadline_warned", "deadline_warning", "department", channels=STAFF),
     Trigger("backoffice.task.escalated", "overdue_escalation", "department", derive=_escalated, channels=STAFF),
-    # Declared: intake is adding these events; the field names are the ones the templates need.
     Trigger("intake.application.returned", "one_time_notice", "applicant_id"),
+    Trigger("intake.application.refused", "application_refused", "applicant_id"),
+    Trigger("intake.application.terminated", "rongque_terminated", "applicant_id"),
     Trigger("intake.rongque.deadline_warned", "rongque_deadline", "applicant_id"),
     Trigger("intake.output.ready", "result_ready", "case"),
     Trigger("intake.output.dispatched", "courier_dispatched", "case"),

@@ -49,6 +49,8 @@ def retry_later(reason: str, status: str = TECHNICAL_FAILURE) -> Outcome:
 
 class Channel(Protocol):
     provider: str
+    # Sends the dispatcher runs at once on this channel (an SMTP channel: its pooled connections).
+    concurrency: int
 
     async def send(self, message: Outbound) -> Outcome: ...
 

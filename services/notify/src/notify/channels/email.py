@@ -58,6 +58,7 @@ class SmtpChannel:
         self._timeout_s = timeout_s
         self._auth = (username, password) if username and password else None
         self._start_tls = start_tls
+        self.concurrency = connections
         self._idle: asyncio.Queue[aiosmtplib.SMTP | None] = asyncio.Queue()
         for _ in range(connections):
             self._idle.put_nowait(None)  # a free slot; connected on first use

@@ -39,6 +39,7 @@ def verify(
 
 class WebhookPushChannel:
     provider = "webhook"
+    concurrency = 16
 
     def __init__(self, url: str, secret: bytes, *, timeout_s: float = 5.0) -> None:
         self._url = url

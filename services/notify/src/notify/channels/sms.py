@@ -21,6 +21,8 @@ class SmsProvider(Protocol):
 class SmsChannel:
     """Checks the number again (the contact book may hold an old one), then asks the provider."""
 
+    concurrency = 16
+
     def __init__(self, provider: SmsProvider) -> None:
         self._provider = provider
         self.provider = provider.name
