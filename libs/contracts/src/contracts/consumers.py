@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 CONSUMED_TOPICS: dict[str, list[str]] = {
-    "intake": ["catalog.items"],
+    "intake": ["backoffice.tasks", "catalog.items"],
     "backoffice": ["catalog.items", "intake.applications"],
     "datashare": ["backoffice.tasks", "catalog.items"],
     "notify": [

@@ -28,6 +28,34 @@ class TicketIssued(EventData):
     appointment_id: str | None = None
 
 
+class MaterialRef(EventData):
+    """One material of an accepted application and where the deciding department finds it."""
+
+    name: str
+    status: str = Field(
+        description="identity (ID card verified), file (uploaded), datashare (一证通办: fetch it with the "
+        "case number as purpose), deferred (容缺: promised later), supplied (容缺, supplied since), optional"
+    )
+    required: bool = True
+    certificate_type: str | None = Field(default=None, description="Certificate type in datashare")
+    evidence_ref: str | None = Field(
+        default=None, description="Datashare resolution (预审) or evidence request id that vouched for it"
+    )
+    file_id: str | None = Field(
+        default=None, description="GET /applications/{application_id}/files/{file_id}"
+    )
+    sha256: str | None = None
+    size: int | None = None
+    content_type: str | None = None
+
+
+class AgentRef(EventData):
+    """代办: the person acting for the applicant."""
+
+    id_number: str
+    name: str
+
+
 class ApplicationAccepted(EventData):
     """intake.application.accepted: an application was accepted (受理 or 容缺受理) and is routed."""
 
@@ -42,6 +70,125 @@ class ApplicationAccepted(EventData):
     rongque: bool = False
     accepted_at: datetime
     promised_date: date | None = None
+    item_name: str | None = None
+    handling_type: str | None = Field(default=None, description="即办件 / 承诺件 / 联办件 / 上报件")
+    deciding_level: str | None = Field(default=None, description="district / city / province")
+    deciding_department: str | None = Field(
+        default=None, description="The body that decides a 上报件 (e.g. a municipal bureau), from the item"
+    )
+    situation_code: str | None = Field(default=None, description="情形 chosen")
+    channel: str | None = Field(default=None, description="window or online")
+    bundle_id: str | None = Field(default=None, description="一件事: applications submitted together")
+    one_certificate: bool | None = Field(default=None, description="一证通办: only the ID card was needed")
+    legal_representative: str | None = None
+    agent: AgentRef | None = None
+    materials: list[MaterialRef] = Field(default_factory=list)
+    rongque_materials: list[str] = Field(default_factory=list, description="容缺: still to be supplied")
+    rongque_due_date: date | None = None
+
+
+class ApplicationClosedAtIntake(EventData):
+    """Base of the intake outcomes that end an application before any department works on it."""
+
+    application_id: str
+    case_number: str
+    item_id: str
+    item_version: int = Field(ge=1)
+    department_code: str
+    applicant_kind: str
+    applicant_id: str = Field(description="ID number or unified social credit code")
+    applicant_name: str
+    at: datetime
+
+
+class ApplicationReturned(ApplicationClosedAtIntake):
+    """intake.application.returned: 一次性告知, everything missing told in one go."""
+
+    materials: list[str] = Field(description="Every material still to be brought")
+    reason: str | None = None
+
+
+class ApplicationRefused(ApplicationClosedAtIntake):
+    """intake.application.refused: 不予受理, with the reason and the appeal rights."""
+
+    reason: str
+    appeal_rights: str
+
+
+class ApplicationCompleted(ApplicationClosedAtIntake):
+    """intake.application.completed: a 即办件 accepted and completed at the window (no back-office task)."""
+
+    channel: str = "window"
+    bundle_id: str | None = None
+    one_certificate: bool | None = None
+
+
+class ApplicationTerminated(EventData):
+    """intake.application.terminated: 容缺 materials not supplied by the deadline; the case ends."""
+
+    application_id: str
+    case_number: str
+    department_code: str
+    applicant_id: str
+    materials: list[str]
+    due_date: date
+    terminated_at: datetime
+
+
+class RongqueDeadlineWarned(EventData):
+    """intake.rongque.deadline_warned: the 容缺 materials are due within a working day."""
+
+    application_id: str
+    case_number: str
+    item_id: str
+    department_code: str
+    applicant_id: str
+    materials: list[str]
+    due_date: date
+    warned_on: date
+
+
+class RongqueFulfilled(EventData):
+    """intake.rongque.fulfilled: every 容缺 material was supplied in time."""
+
+    application_id: str
+    case_number: str
+    department_code: str
+    materials: list[MaterialRef]
+    fulfilled_at: datetime
+
+
+class OutputReady(EventData):
+    """intake.output.ready: the result waits at the output window (出件) for the pickup code."""
+
+    application_id: str
+    case_number: str
+    department_code: str
+    pickup_code: str = Field(description="Sent to the applicant only; intake keeps a hash")
+    pickup_place: str
+    ready_at: datetime
+
+
+class OutputDispatched(EventData):
+    """intake.output.dispatched: the result was handed to the courier (证照快递送达)."""
+
+    application_id: str
+    case_number: str
+    department_code: str
+    courier: str
+    tracking_number: str
+    dispatched_at: datetime
+
+
+class OutputDelivered(EventData):
+    """intake.output.delivered: the result was picked up or delivered; the applicant may rate."""
+
+    application_id: str
+    case_number: str
+    department_code: str
+    item_id: str
+    method: str = Field(description="pickup (at the output window) or courier")
+    delivered_at: datetime
 
 
 class WaitingPosition(EventData):
