@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from backoffice.deadlines import CHINA, utc_now
 from backoffice.supervision import sweep
 from backoffice.worker import embedded_tasks
+from contracts.envelope import Event, new_event
+from contracts.intake import ApplicationTerminated
 from servicekit.testing import OPERATOR
 
 from .support import RSJ, Clock, accepted, at, backoffice, caller, deliver, item_published, published
@@ -116,3 +118,44 @@ async def test_the_periodic_sweep_of_the_worker_and_the_embedded_platform_ends_a
         assert (task["status"], task["decision"]) == ("terminated", "terminated")
         [decided] = await published(app, "backoffice.task.decided")
         assert decided["decision"] == "terminated"
+
+
+def rongque_terminated(application_id: str) -> Event:
+    data = ApplicationTerminated(
+        application_id=application_id,
+        case_number=f"CASE-{application_id}",
+        department_code="wc-mzj",
+        applicant_id="330702195003150013",
+        materials=["户口簿原件"],
+        due_date=date(2025, 10, 10),
+        terminated_at=at("2025-10-11"),
+    )
+    return new_event(
+        type="intake.application.terminated", source="/intake", subject=application_id, data=data
+    )
+
+
+async def test_a_rongque_case_terminated_by_intake_ends_its_task_and_a_decided_one_stays(db_url: str) -> None:
+    clock = Clock(at("2025-09-26"))
+    async with backoffice(db_url, clock) as (app, client):
+        await deliver(app, item_published(), accepted("app-000001"), accepted("app-000002"))
+        officer = caller(OPERATOR)
+        ended = (await client.get("/applications/app-000001/task", headers=officer)).json()["id"]
+        kept = (await client.get("/applications/app-000002/task", headers=officer)).json()["id"]
+        clock.set("2025-09-29")
+        assert (await client.post(f"/tasks/{kept}/approve", json={}, headers=officer)).status_code == 200
+        events_before = len(await published(app))
+        await deliver(app, rongque_terminated("app-000001"), rongque_terminated("app-000002"))
+        await deliver(app, rongque_terminated("app-000001"))  # a redelivery changes nothing more
+        task = (await client.get(f"/tasks/{ended}", headers=officer)).json()
+        assert (task["status"], task["decision"], task["on_time"]) == ("terminated", "terminated", None)
+        assert "2025年10月10日" in task["decision_reason"]
+        assert "户口簿原件" in task["decision_reason"]
+        trail = (await client.get(f"/tasks/{ended}/audit", headers=officer)).json()
+        assert [(e["action"], e["actor"]) for e in trail].count(("terminated", "backoffice")) == 1
+        assert (await client.get(f"/tasks/{kept}", headers=officer)).json()["decision"] == "approved"
+        assert (
+            len(await published(app)) == events_before
+        )  # intake already closed the case and told the applicant
+        refused = await client.post(f"/tasks/{ended}/approve", json={}, headers=officer)
+        assert (refused.status_code, refused.json()["code"]) == (409, "task_finished")

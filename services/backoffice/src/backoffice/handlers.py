@@ -19,6 +19,7 @@ from workcalendar import default_calendar
 from backoffice import audit
 from backoffice.deadlines import china_date, subtask_due, task_deadline
 from backoffice.events import emit
+from backoffice.lapses import intake_terminated
 from backoffice.models import CatalogItem, Subtask, Task
 from contracts.backoffice import TaskReceived
 from contracts.catalog import ItemPublished, ItemRetired
@@ -197,7 +198,10 @@ SUBSCRIPTIONS = [
     Subscribe(
         group="backoffice",
         topics=[INTAKE_APPLICATIONS.name],
-        handlers={"intake.application.accepted": application_accepted},
+        handlers={
+            "intake.application.accepted": application_accepted,
+            "intake.application.terminated": intake_terminated,
+        },
     ),
     Subscribe(
         group="backoffice-catalog",

@@ -1,4 +1,4 @@
-"""补正 never supplied: once its due date has passed, the case ends (终止办理) with the reason."""
+"""Materials never supplied (补正 past its due date, or 容缺 ended by intake): the case ends (终止办理)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from workcalendar import default_calendar
 
 from backoffice import audit
-from backoffice.deadlines import days_between
+from backoffice.deadlines import china_date, days_between
 from backoffice.decisions import APPEAL_RIGHTS, decided_event
 from backoffice.events import emit
 from backoffice.models import Subtask, Suspension, Task
+from contracts.envelope import Event
+from contracts.intake import ApplicationTerminated
 
 TERMINATED = "terminated"
 
@@ -82,3 +84,38 @@ async def terminate_lapsed(session: AsyncSession, today: date, now: datetime) ->
         await emit(session, "backoffice.task.decided", task.application_id, decided_event(task))
         count += 1
     return count
+
+
+def rongque_reason(due: date, materials: list[str]) -> str:
+    what = "、".join(materials) or "容缺材料"
+    return f"申请人未在{due:%Y年%-m月%-d日}前补齐容缺受理时承诺的{what}，窗口已终止办理"
+
+
+async def intake_terminated(session: AsyncSession, event: Event) -> None:
+    """intake.application.terminated: the 容缺 promise was not kept, so intake ended the case; the
+    task ends with it (no decision event: intake already told the applicant and closed the case)."""
+    data = ApplicationTerminated.model_validate(event.data)
+    task = await session.scalar(
+        sa.select(Task).where(Task.application_id == data.application_id).with_for_update()
+    )
+    if task is None or task.decided_at is not None:
+        return  # a 即办件 never had a task; a decided task keeps its decision
+    now = data.terminated_at
+    today = china_date(now)
+    reason = rongque_reason(data.due_date, data.materials)
+    task.status, task.decision, task.decision_reason = TERMINATED, TERMINATED, reason
+    task.appeal_rights = APPEAL_RIGHTS
+    task.decided_at, task.decided_date, task.decided_by = now, today, audit.SYSTEM.client_id
+    task.on_time = None
+    cancelled = await _close_subtasks(session, task, now)
+    audit.record_task(
+        session,
+        task,
+        action=TERMINATED,
+        actor=audit.SYSTEM,
+        at=now,
+        reason=reason,
+        rongque_due_date=data.due_date,
+        materials=data.materials,
+        cancelled_subtasks=cancelled,
+    )
