@@ -70,6 +70,11 @@ class ItemPublished(EventData):
     zero_trip: bool | None = Field(default=None, description="零次跑")
     one_certificate: bool | None = Field(default=None, description="一证通办")
     fee_fen: int | None = Field(default=None, description="Total fee in fen")
+    level: str | None = Field(default=None, description="主项 (applied for itself), 子项 or 办理项")
+    parent_base_code: str | None = Field(default=None, description="The 主项 of a 子项 (and of its 办理项)")
+    handling_suffix: str | None = Field(
+        default=None, description="业务办理项: the two digits it adds to its item's implementation code"
+    )
 
 
 class ItemRetired(EventData):

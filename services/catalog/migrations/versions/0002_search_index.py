@@ -28,6 +28,27 @@ DOCUMENT = f"{HEAD} || setweight(to_tsvector('simple', body_words), 'D')"
 EXACT_KEYS = "array_to_tsvector(string_to_array(btrim(keys, '|'), '|'))"
 
 
+COLUMNS_0001 = [
+    "item_id",
+    "version",
+    "status",
+    "base_code",
+    "implementation_code",
+    "name",
+    "department_code",
+    "item_type",
+    "handling_type",
+    "deciding_level",
+    "promised_limit_days",
+    "promised_limit_unit",
+    "trips",
+    "minsheng",
+    "guide",
+    "effective_from",
+    "effective_to",
+    "created_at",
+    "published_at",
+]
 INDEXED = ["name_words", "synonym_words", "pinyin", "body_words"]
 # Fixed-width columns first, then what a search reads for every matching row, then the wide text:
 # PostgreSQL walks the variable-width columns in order to reach the one it needs.
@@ -99,7 +120,9 @@ def _fill() -> None:
     bind = op.get_bind()
     department, item = Department.__table__, ItemVersion.__table__
     names = dict(bind.execute(sa.select(department.c.code, department.c.name)).all())
-    published = bind.execute(sa.select(item).where(item.c.status == "published")).mappings()
+    # Only the columns of revision 0001: the model may have more by now (0003 adds the hierarchy).
+    columns = [item.c[name] for name in COLUMNS_0001]
+    published = bind.execute(sa.select(*columns).where(item.c.status == "published")).mappings()
     target = sa.table("item_search", *[sa.column(name) for name in INDEXED + list(STORED)])
     rows = []
     for row in published:

@@ -8,11 +8,19 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
-from catalog import guide, service, stats, transfer
+from catalog import guide, service, stats, transfer, tree
 from catalog.guide import GuideView
 from catalog.models import Department
-from catalog.schemas import DepartmentCreate, DepartmentPublic, ImportResult, ItemPublic, ItemSpec
+from catalog.schemas import (
+    DepartmentCreate,
+    DepartmentPublic,
+    ImportResult,
+    ItemPublic,
+    ItemSpec,
+    MainItemCreate,
+)
 from catalog.stats import CatalogueStatistics
+from catalog.tree import TreeNode
 from servicekit.auth import requires
 from servicekit.deps import SessionDep
 
@@ -20,6 +28,8 @@ router = APIRouter(tags=["catalog"])
 # Everyone who may use the platform reads the catalogue; only operators change it.
 READ = [Depends(requires("catalog:read"))]
 WRITE = [Depends(requires("catalog:write"))]
+BASE_CODE = r"^\d{12}$"
+DEPARTMENT = r"^[a-z0-9-]{2,40}$"
 
 
 @router.post(
@@ -27,6 +37,29 @@ WRITE = [Depends(requires("catalog:write"))]
 )
 async def create_department(body: DepartmentCreate, session: SessionDep) -> Department:
     return await service.create_department(session, body)
+
+
+@router.post(
+    "/main-items", status_code=status.HTTP_201_CREATED, response_model=MainItemCreate, dependencies=WRITE
+)
+async def create_main_item(body: MainItemCreate, session: SessionDep) -> MainItemCreate:
+    """主项: a heading that 子项 name as their parent_base_code."""
+    return tree.main_item_spec(await service.create_main_item(session, body))
+
+
+@router.get("/main-items", response_model=list[TreeNode], dependencies=READ)
+async def browse_tree(
+    session: SessionDep,
+    department: Annotated[str | None, Query(pattern=DEPARTMENT, description="Department code")] = None,
+) -> list[TreeNode]:
+    """The catalogue as a tree: each 主项 with its 子项, each item with its 业务办理项 (published only)."""
+    return await tree.tree(session, department)
+
+
+@router.get("/main-items/{base_code}", response_model=TreeNode, dependencies=READ)
+async def main_item_tree(base_code: Annotated[str, Path(pattern=BASE_CODE)], session: SessionDep) -> TreeNode:
+    """One 主项 (a heading, or an item applied for as it is) with everything under it."""
+    return (await tree.tree(session, None, base_code))[0]
 
 
 @router.post("/items", status_code=status.HTTP_201_CREATED, response_model=ItemPublic, dependencies=WRITE)
@@ -53,7 +86,10 @@ async def import_items(request: Request, session: SessionDep) -> ImportResult:
     fmt: transfer.Format = "csv" if request.headers.get("content-type", "").startswith("text/csv") else "json"
     report = await transfer.import_items(session, transfer.parse(await request.body(), fmt), date.today())
     return ImportResult(
-        published=len(report.published), unchanged=len(report.unchanged), items=report.published
+        published=len(report.published),
+        unchanged=len(report.unchanged),
+        items=report.published,
+        main_items=len(report.main_items),
     )
 
 

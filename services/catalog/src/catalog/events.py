@@ -41,6 +41,9 @@ def published(item: ItemVersion) -> Event:
         zero_trip=item.zero_trip,
         one_certificate=item.one_certificate,
         fee_fen=sum(f["amount_fen"] for f in guide.get("fees", [])),
+        level=item.level,
+        parent_base_code=item.parent_base_code,
+        handling_suffix=item.handling_suffix,
     )
     return _event("catalog.item.published", item.item_id, data)
 

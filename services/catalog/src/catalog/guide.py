@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from catalog.models import Department, ItemVersion
 from catalog.schemas import Fee, Limit, Material, Result, Situation, Step
+from catalog.tree import Place
 from servicekit.problems import Problem
 
 _TEMPLATES = jinja2.Environment(
@@ -32,6 +33,7 @@ class GuideView(BaseModel):
     version: int
     name: str
     type: str
+    place: Place = Field(description="主项 / 子项 / 办理项: the 主项 it belongs to, its item or its 办理项")
     department: DepartmentContact
     handling_type: str
     legal_basis: list[str]
@@ -56,7 +58,9 @@ class GuideView(BaseModel):
     notice: list[str]
 
 
-def build_guide(item: ItemVersion, department: Department, situation_code: str | None) -> GuideView:
+def build_guide(
+    item: ItemVersion, department: Department, situation_code: str | None, place: Place
+) -> GuideView:
     g: dict[str, Any] = item.guide
     situations = [Situation.model_validate(s) for s in g.get("situations", [])]
     chosen = next((s for s in situations if s.code == situation_code), None)
@@ -79,6 +83,7 @@ def build_guide(item: ItemVersion, department: Department, situation_code: str |
         version=item.version,
         name=item.name,
         type=item.item_type,
+        place=place,
         department=DepartmentContact(
             code=department.code,
             name=department.name,

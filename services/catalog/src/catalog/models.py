@@ -34,6 +34,18 @@ class Department(Base):
     complaint_phone: Mapped[str] = mapped_column(sa.String(40))
 
 
+class MainItem(Base):
+    """主项: a heading of the catalogue that groups 子项 and is not applied for itself."""
+
+    __tablename__ = "main_item"
+
+    base_code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    item_type: Mapped[str] = mapped_column(sa.String(20))
+    department_code: Mapped[str] = mapped_column(sa.ForeignKey("department.code"))
+    legal_basis: Mapped[list[str]] = mapped_column(sa.JSON)
+
+
 class ItemVersion(Base):
     """One version of an item: draft -> published -> retired. Applications pin (item_id, version)."""
 
@@ -41,6 +53,7 @@ class ItemVersion(Base):
     __table_args__ = (
         sa.UniqueConstraint("implementation_code", "version"),
         sa.Index("ix_item_version_status", "status", "department_code"),
+        sa.Index("ix_item_version_parent", "parent_base_code"),
     )
 
     item_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
@@ -49,6 +62,9 @@ class ItemVersion(Base):
     base_code: Mapped[str] = mapped_column(sa.String(12))
     implementation_code: Mapped[str] = mapped_column(sa.String(33))
     name: Mapped[str] = mapped_column(sa.String(200))
+    # 子项 name their 主项; a 业务办理项 adds two digits to the code of the item it belongs to.
+    parent_base_code: Mapped[str | None] = mapped_column(sa.String(12))
+    handling_suffix: Mapped[str | None] = mapped_column(sa.String(2))
     department_code: Mapped[str] = mapped_column(sa.ForeignKey("department.code"))
     item_type: Mapped[str] = mapped_column(sa.String(20))
     handling_type: Mapped[str] = mapped_column(sa.String(10))
@@ -62,6 +78,10 @@ class ItemVersion(Base):
     effective_to: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    @property
+    def level(self) -> derived.Level:
+        return derived.level(self.parent_base_code, self.handling_suffix)
 
     @property
     def zero_trip(self) -> bool:

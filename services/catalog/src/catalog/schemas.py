@@ -84,6 +84,11 @@ def _certificate_type(value: str | None) -> str | None:
     return value
 
 
+def _check_type_code(base_code: str, type_name: str) -> None:
+    if ITEM_TYPES[base_code[2:4]] != type_name:
+        raise ValueError(f"type {type_name} does not match base code type {ITEM_TYPES[base_code[2:4]]}")
+
+
 class Material(Strict):
     """材料: what the applicant brings, or what datashare can supply (certificate_type)."""
 
@@ -151,7 +156,13 @@ class ItemSpec(Strict):
     guiding_department: str = Field(min_length=2, max_length=100)
     legal_basis: list[str] = Field(min_length=1, max_length=30)
     conditions: list[str] = Field(default_factory=list, max_length=50)
-    parent_base_code: str | None = None
+    parent_base_code: str | None = Field(default=None, description="子项: the base code of its 主项")
+    handling_suffix: str | None = Field(
+        default=None,
+        pattern=r"^(0[1-9]|[1-9]\d)$",
+        description="业务办理项: two digits added to the implementation code of the item (same department "
+        "and base code) it belongs to",
+    )
     situations: list[Situation] = Field(default_factory=list, max_length=30)
     materials: list[Material] = Field(default_factory=list, max_length=100)
     steps: list[Step] = Field(min_length=1, max_length=30)
@@ -183,10 +194,7 @@ class ItemSpec(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if ITEM_TYPES[self.base_code[2:4]] != self.type:
-            raise ValueError(
-                f"type {self.type} does not match base code type {ITEM_TYPES[self.base_code[2:4]]}"
-            )
+        _check_type_code(self.base_code, self.type)
         names = [m.name for m in self.materials]
         if len(names) != len(set(names)):
             raise ValueError("material names must be unique")
@@ -210,6 +218,10 @@ class ItemSpec(Strict):
         return self
 
     @property
+    def level(self) -> derived.Level:
+        return derived.level(self.parent_base_code, self.handling_suffix)
+
+    @property
     def zero_trip(self) -> bool:
         return derived.zero_trip(self.trips)
 
@@ -218,7 +230,31 @@ class ItemSpec(Strict):
         return derived.one_certificate(m.model_dump() for m in self.materials)
 
     def resolved_item_id(self) -> str:
-        return self.item_id or f"{self.department}-{self.base_code}"
+        suffix = f"-{self.handling_suffix}" if self.handling_suffix else ""
+        return self.item_id or f"{self.department}-{self.base_code}{suffix}"
+
+
+class MainItemCreate(Strict):
+    """主项: groups 子项 under one base code (sub-item serial 000) and is not applied for itself."""
+
+    base_code: str
+    department: DepartmentCode = Field(pattern=_CODE, description="The department it is listed under")
+    name: str = Field(min_length=2, max_length=200)
+    type: ItemTypeName
+    legal_basis: list[str] = Field(min_length=1, max_length=30)
+
+    @field_validator("base_code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        code = validate_base_code(value)
+        if code[9:] != "000":
+            raise ValueError("主项的子项序号应为000 (a main item's sub-item serial is 000)")
+        return code
+
+    @model_validator(mode="after")
+    def _type_matches(self) -> Self:
+        _check_type_code(self.base_code, self.type)
+        return self
 
 
 class ItemPublic(BaseModel):
@@ -232,6 +268,9 @@ class ItemPublic(BaseModel):
     name: str
     department_code: str
     item_type: str
+    level: str = Field(description="主项 (applied for itself), 子项 or 办理项")
+    parent_base_code: str | None
+    handling_suffix: str | None
     handling_type: str
     deciding_level: str
     promised_limit_days: int
@@ -250,3 +289,4 @@ class ImportResult(BaseModel):
     published: int
     unchanged: int
     items: list[str]
+    main_items: int = Field(default=0, description="主项 created or changed")

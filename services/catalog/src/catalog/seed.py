@@ -15,12 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog import service
 from catalog.models import Department
-from catalog.schemas import DepartmentCreate, ItemSpec
+from catalog.schemas import DepartmentCreate, ItemSpec, MainItemCreate
 from catalog.settings import CatalogSettings
 from servicekit.db import make_engine, make_sessionmaker
 
 DATA_DIR = Path(__file__).parent / "data" / "wucheng"
 _DEPARTMENT_FIELDS = set(DepartmentCreate.model_fields)
+
+
+def shipped_main_items(data_dir: Path = DATA_DIR) -> list[MainItemCreate]:
+    raw = json.loads((data_dir / "main_items.json").read_text(encoding="utf-8"))
+    return [MainItemCreate.model_validate(main) for main in raw]
 
 
 def shipped_items(data_dir: Path = DATA_DIR) -> list[ItemSpec]:
@@ -34,7 +39,7 @@ def shipped_items(data_dir: Path = DATA_DIR) -> list[ItemSpec]:
 async def load_wucheng(
     sessions: async_sessionmaker[AsyncSession], data_dir: Path = DATA_DIR
 ) -> tuple[int, int]:
-    """Departments and published items; does nothing when departments already exist."""
+    """Departments, 主项 and published items; does nothing when departments already exist."""
     async with sessions() as session, session.begin():
         if await session.scalar(sa.select(sa.func.count()).select_from(Department)):
             return 0, 0
@@ -44,6 +49,9 @@ async def load_wucheng(
             await service.create_department(
                 session, DepartmentCreate(**{k: raw[k] for k in _DEPARTMENT_FIELDS})
             )
+    for main in shipped_main_items(data_dir):
+        async with sessions() as session:
+            await service.create_main_item(session, main)
     items = shipped_items(data_dir)
     today = date.today()
     for spec in items:

@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from govcodes.itemcode import InvalidItemCode, implementation_code
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog import events
+from catalog import events, tree
+from catalog.checks import FieldError, conflict, invalid
 from catalog.guide import GuideView, build_guide
-from catalog.models import Department, ItemVersion
-from catalog.schemas import DepartmentCreate, ItemSpec
+from catalog.hierarchy import load_hierarchy
+from catalog.models import Department, ItemVersion, MainItem
+from catalog.schemas import DepartmentCreate, ItemSpec, MainItemCreate
 from catalog.search import index_item, unindex_item
 from messaging.outbox import add_event
 from servicekit.problems import Problem, not_found
-
-FieldError = dict[str, str]
-
-
-def invalid(errors: list[FieldError], detail: str = "请求参数有误 (invalid fields)") -> Problem:
-    fields = ", ".join(e["field"] for e in errors)
-    return Problem(
-        422, "validation_failed", "请求参数有误 Invalid request", f"{detail}: {fields}", errors=errors
-    )
-
-
-def _conflict(field: str, detail: str) -> Problem:
-    return Problem(
-        409,
-        "conflict",
-        "数据冲突 Conflict",
-        detail,
-        errors=[{"field": field, "rule": "unique", "message": detail}],
-    )
 
 
 async def create_department(session: AsyncSession, data: DepartmentCreate) -> Department:
@@ -50,7 +33,7 @@ async def create_department(session: AsyncSession, data: DepartmentCreate) -> De
             )
         )
         if clash is not None:
-            raise _conflict("code", f"部门 {data.code} / {data.name} 已存在 (department exists)")
+            raise conflict("code", f"部门 {data.code} / {data.name} 已存在 (department exists)")
         department = Department(**data.model_dump())
         session.add(department)
     return department
@@ -73,9 +56,8 @@ def reference_errors(
         ]
     if errors:
         return errors
-    department = departments[spec.department]
     try:
-        impl = implementation_code(department.credit_code, department.level, spec.base_code)
+        impl = _implementation_code(departments[spec.department], spec)
     except InvalidItemCode as exc:
         return [{"field": "base_code", "rule": "item_code", "message": str(exc)}]
     owner = owners.get(impl)
@@ -86,16 +68,21 @@ def reference_errors(
     return errors
 
 
+def _implementation_code(department: Department, spec: ItemSpec) -> str:
+    suffix = spec.handling_suffix or ""
+    return implementation_code(department.credit_code, department.level, spec.base_code, suffix)
+
+
 def _named_departments(spec: ItemSpec) -> set[str]:
     named = {spec.department, *spec.joint_departments}
     return named | ({spec.deciding_department} if spec.deciding_department else set())
 
 
 async def load_references(
-    session: AsyncSession, specs: Sequence[ItemSpec]
+    session: AsyncSession, specs: Sequence[ItemSpec], more_departments: Iterable[str] = ()
 ) -> tuple[dict[str, Department], dict[str, str]]:
-    """The departments `specs` name and the owners of their implementation codes, in two queries."""
-    named = set().union(*(_named_departments(spec) for spec in specs))
+    """The departments named and the owners of the specs' implementation codes, in two queries."""
+    named = set(more_departments).union(*(_named_departments(spec) for spec in specs))
     departments = {
         d.code: d for d in await session.scalars(sa.select(Department).where(Department.code.in_(named)))
     }
@@ -103,7 +90,7 @@ async def load_references(
     for spec in specs:
         if (department := departments.get(spec.department)) is not None:
             with contextlib.suppress(InvalidItemCode):
-                codes.add(implementation_code(department.credit_code, department.level, spec.base_code))
+                codes.add(_implementation_code(department, spec))
     rows = await session.execute(
         sa.select(ItemVersion.implementation_code, ItemVersion.item_id).where(
             ItemVersion.implementation_code.in_(codes)
@@ -112,11 +99,17 @@ async def load_references(
     return departments, {impl: item_id for impl, item_id in rows}
 
 
-async def stage_item(session: AsyncSession, spec: ItemSpec) -> ItemVersion:
-    """The next draft version of an item, inside the caller's transaction."""
-    departments, owners = await load_references(session, [spec])
-    if errors := reference_errors(spec, departments, owners):
-        raise invalid(errors)
+async def stage_item(session: AsyncSession, spec: ItemSpec, *, checked: bool = False) -> ItemVersion:
+    """The next draft version of an item, inside the caller's transaction.
+
+    `checked`: an import has validated the whole file already, against itself as well (a 办理项 may
+    come before the item it belongs to), so its references and places are not looked up again.
+    """
+    if not checked:
+        departments, owners = await load_references(session, [spec])
+        errors = reference_errors(spec, departments, owners)
+        if errors := errors or (await load_hierarchy(session, [spec])).item_errors(spec):
+            raise invalid(errors)
     item_id = spec.resolved_item_id()
     department = await session.get(Department, spec.department)
     assert department is not None
@@ -127,14 +120,16 @@ async def stage_item(session: AsyncSession, spec: ItemSpec) -> ItemVersion:
         .limit(1)
     )
     if latest is not None and latest.status == "draft":
-        raise _conflict("item_id", f"事项 {item_id} 已有草稿版本 {latest.version} (a draft exists)")
+        raise conflict("item_id", f"事项 {item_id} 已有草稿版本 {latest.version} (a draft exists)")
     item = ItemVersion(
         item_id=item_id,
         version=1 if latest is None else latest.version + 1,
         status="draft",
         base_code=spec.base_code,
-        implementation_code=implementation_code(department.credit_code, department.level, spec.base_code),
+        implementation_code=_implementation_code(department, spec),
         name=spec.name,
+        parent_base_code=spec.parent_base_code,
+        handling_suffix=spec.handling_suffix,
         department_code=spec.department,
         item_type=spec.type,
         handling_type=spec.handling_type,
@@ -212,6 +207,9 @@ async def retire_item(session: AsyncSession, item_id: str, today: date | None = 
         )
         if item is None:
             raise not_found("已发布事项 published item", item_id)
+        if handling := await tree.handling_items(session, item):
+            detail = f"事项下还有业务办理项，请先撤销 (retire its handling items first): {handling}"
+            raise conflict("item_id", detail)
         item.status, item.effective_to = "retired", today
         await unindex_item(session, item_id)
         await add_event(session, events.retired(item))
@@ -235,4 +233,19 @@ async def guide_for(session: AsyncSession, item_id: str, situation: str | None) 
         item = await get_item(session, item_id)
         department = await session.get(Department, item.department_code)
         assert department is not None
-    return build_guide(item, department, situation)
+        place = await tree.place_of(session, item)
+    return build_guide(item, department, situation, place)
+
+
+async def create_main_item(session: AsyncSession, data: MainItemCreate) -> MainItem:
+    async with session.begin():
+        if await session.get(MainItem, data.base_code) is not None:
+            raise conflict("base_code", f"主项 {data.base_code} 已存在 (main item exists)")
+        if await session.get(Department, data.department) is None:
+            message = f"unknown department {data.department}"
+            raise invalid([{"field": "department", "rule": "exists", "message": message}])
+        if errors := (await load_hierarchy(session, [], [data])).main_item_errors(data):
+            raise invalid(errors)
+        main = tree.main_item_of(data)
+        session.add(main)
+    return main

@@ -38,6 +38,9 @@ async def list_items(
     zero_trip: Annotated[bool | None, Query(description="零次跑: fully online")] = None,
     one_certificate: Annotated[bool | None, Query(description="一证通办: ID card only")] = None,
     minsheng: Annotated[bool | None, Query(description="民生事项")] = None,
+    main_item: Annotated[
+        str | None, Query(pattern=r"^\d{12}$", description="主项 base code: its 子项 and their 办理项")
+    ] = None,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> Response:
@@ -50,6 +53,7 @@ async def list_items(
         zero_trip=zero_trip,
         one_certificate=one_certificate,
         minsheng=minsheng,
+        main_item=main_item,
     )
     found = await search(session, q, filters, offset=offset, limit=limit)
     facets = found.facets
@@ -72,6 +76,7 @@ async def list_items(
             for row in found.rows
         ],
         total=facets.total,
+        estimated=found.estimated,
         offset=offset,
         limit=limit,
         facets=SearchFacets(

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from html import escape
 
-from catalog.search.plan import AllOf, AnyOf, Atom, Expr, Plan
+from catalog.search.plan import Plan, atoms
 from catalog.search.text import readings
 
 # Full-width ASCII to ASCII, one character for one, so positions in the folded copy are the
@@ -15,17 +15,10 @@ _WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _WINDOW = 24
 
 
-def _atoms(expr: Expr) -> list[Atom]:
-    if isinstance(expr, Atom):
-        return [expr]
-    assert isinstance(expr, AllOf | AnyOf)
-    return [a for part in expr.parts for a in _atoms(part)]
-
-
 @lru_cache(maxsize=1024)
 def terms(plan: Plan) -> re.Pattern[str]:
     """Everything worth marking as one pattern, longest first so 社会保障卡 wins over 社会."""
-    words = {"".join(a.words) for g in plan.groups for a in _atoms(g)} | set(plan.terms)
+    words = {"".join(a.words) for g in plan.groups for a in atoms(g)} | set(plan.terms)
     folded = sorted({w.translate(_WIDTH).lower() for w in words if w}, key=len, reverse=True)
     return re.compile("|".join(map(re.escape, folded)) if folded else "(?!)")
 

@@ -53,6 +53,17 @@ class Plan:
     def empty(self) -> bool:
         return not self.groups
 
+    @property
+    def latin(self) -> bool:
+        """Some word is in Latin letters or digits: it may be pinyin, so match it against pinyin too."""
+        return any(is_ascii_word(w) for g in self.groups for a in atoms(g) for w in a.words)
+
+
+def atoms(expr: Expr) -> list[Atom]:
+    if isinstance(expr, Atom):
+        return [expr]
+    return [a for part in expr.parts for a in atoms(part)]
+
 
 @cache
 def synonyms() -> dict[str, tuple[str, ...]]:

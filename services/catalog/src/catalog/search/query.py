@@ -11,11 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.models import Department
+from catalog.checks import check_department, check_main_item
 from catalog.search.index import FACET_SEPARATOR
 from catalog.search.plan import AnyOf, Atom, Plan, combined, fts5_query, parse, tsquery
-from catalog.search.sql import STATEMENTS, Dialect
-from servicekit.problems import Problem
+from catalog.search.sql import BROWSE_CAP, PG_CAP, RELATED_CAP, STATEMENTS, Dialect
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,7 @@ class Filters:
     zero_trip: bool | None = None  # 零次跑
     one_certificate: bool | None = None  # 一证通办
     minsheng: bool | None = None  # 民生事项
+    main_item: str | None = None  # 主项 base code: the items under it (same first nine digits)
 
 
 _FILTER_COLUMNS = {
@@ -39,6 +39,10 @@ _FILTER_COLUMNS = {
     "one_certificate": "one_certificate",
     "minsheng": "minsheng",
 }
+
+
+# Filters that are not `column = value`: a topic within the |-separated list, a 主项's code prefix.
+_SPECIAL = {"topic": "topics LIKE :topic", "main_item": "base_code LIKE :main_item"}
 
 
 @dataclass
@@ -66,27 +70,51 @@ class Facets:
         for topic in filter(None, topics.split(",")):
             self.topic[topic] += n
 
+    def scaled(self, total: int) -> Facets:
+        """Counts of a sample extrapolated to `total` matches (each rounded, so sums may differ by one)."""
+        factor = total / self.total if self.total else 0.0
+
+        def scale(n: int) -> int:
+            return round(n * factor)
+
+        return Facets(
+            total,
+            Counter({k: scale(v) for k, v in self.department.items()}),
+            Counter({k: scale(v) for k, v in self.item_type.items()}),
+            Counter({k: scale(v) for k, v in self.topic.items()}),
+            Counter({k: scale(v) for k, v in self.handling_type.items()}),
+            Counter({k: scale(v) for k, v in self.level.items()}),
+            scale(self.zero_trip),
+            scale(self.one_certificate),
+            scale(self.minsheng),
+        )
+
 
 @dataclass
 class Found:
     plan: Plan
     facets: Facets
     rows: list[sa.RowMapping]
+    estimated: bool = False  # total and facets extrapolated from a sample (sql.PG_CAP)
 
 
 @lru_cache(maxsize=256)
-def _statement(dialect: Dialect, searched: bool, head: bool, filters: tuple[str, ...]) -> sa.TextClause:
+def _statement(
+    dialect: Dialect, searched: bool, head: bool, filters: tuple[str, ...], spelled: bool = True
+) -> sa.TextClause:
     # One statement per shape, built once: the statement cache and the server's prepared
     # statements then see the same SQL text every time.
-    where = [f"{_FILTER_COLUMNS[f]} = :{f}" if f != "topic" else "topics LIKE :topic" for f in filters]
-    return sa.text(STATEMENTS[dialect](searched, head, where))
+    where = [_SPECIAL[f] if f in _SPECIAL else f"{_FILTER_COLUMNS[f]} = :{f}" for f in filters]
+    return sa.text(STATEMENTS[dialect](searched, head, where, spelled))
 
 
 def _parameters(dialect: Dialect, plan: Plan, head: bool, relaxed: bool, filters: Filters) -> dict[str, Any]:
-    values = {name: getattr(filters, name) for name in (*_FILTER_COLUMNS, "topic")}
+    values = {name: getattr(filters, name) for name in (*_FILTER_COLUMNS, *_SPECIAL)}
     params = {k: v for k, v in values.items() if v is not None}
     if filters.topic is not None:
         params["topic"] = f"%|{filters.topic}|%"
+    if filters.main_item is not None:
+        params["main_item"] = filters.main_item[:9] + "%"
     if plan.empty:
         return params
     expr = combined(plan, relaxed)
@@ -102,25 +130,14 @@ def _parameters(dialect: Dialect, plan: Plan, head: bool, relaxed: bool, filters
     return params
 
 
-async def _check_department(session: AsyncSession, code: str) -> None:
-    if await session.get(Department, code) is None:
-        detail = f"部门 {code} 不存在 (unknown department)"
-        raise Problem(
-            422,
-            "validation_failed",
-            "请求参数有误 Invalid request",
-            detail,
-            errors=[{"field": "department", "rule": "exists", "message": detail}],
-        )
-
-
 async def search(session: AsyncSession, q: str | None, filters: Filters, *, offset: int, limit: int) -> Found:
     """Published items matching `q` and the filters, best first, with facets over all of them.
 
     Name-level matches (names, synonyms, pinyin) are the result when there are any; the guide
     text (materials, conditions, results) is searched only when none match, and a query whose
-    words do not all match anywhere is retried accepting any of them. Runs in the caller's
-    transaction if there is one.
+    words do not all match anywhere is retried accepting any of them. On PostgreSQL a result of
+    more than max(PG_CAP, offset + limit) matches (BROWSE_CAP without words) is ranked and
+    counted from a sample (see sql.PG_CAP) and comes back `estimated`. Runs in the caller's transaction if there is one.
     """
     dialect: Dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
     if session.in_transaction():
@@ -138,24 +155,33 @@ async def _search(
     session: AsyncSession, q: str | None, filters: Filters, offset: int, limit: int, dialect: Dialect
 ) -> Found:
     if filters.department is not None:
-        await _check_department(session, filters.department)
+        await check_department(session, filters.department)
+    if filters.main_item is not None:
+        await check_main_item(session, filters.main_item)
     plan = parse(q)
     if plan.empty and q is not None and q.strip():  # only punctuation or symbols: nothing can match
         return Found(plan, Facets(), [])
-    present = tuple(name for name in (*_FILTER_COLUMNS, "topic") if getattr(filters, name) is not None)
+    present = tuple(name for name in (*_FILTER_COLUMNS, *_SPECIAL) if getattr(filters, name) is not None)
     tiers = [(True, False), (False, False)] if not plan.empty else [(True, False)]
     if len(plan.groups) > 1:
         tiers += [(True, True), (False, True)]
-    facets, rows = Facets(), []
+    facets, rows, total = Facets(), [], None
+    cap = PG_CAP if not plan.empty else BROWSE_CAP
+    paging = {"offset": offset, "limit": limit, "cap": max(cap, offset + limit)}
+    paging["related_cap"] = max(RELATED_CAP, offset + limit)
     for head, relaxed in tiers:
-        params = _parameters(dialect, plan, head, relaxed, filters) | {"offset": offset, "limit": limit}
-        statement = _statement(dialect, not plan.empty, head, present)
+        params = _parameters(dialect, plan, head, relaxed, filters) | paging
+        statement = _statement(dialect, not plan.empty, head, present, plan.latin)
         result = (await session.execute(statement, params)).mappings().all()
         for row in result:
             if row["part"] == 0:
                 facets.add(row["facet_key"], int(row["n"]))
-            else:
+            elif row["part"] == 1:
                 rows.append(row)
+            elif row["facet_key"] == "estimated":
+                total = int(row["n"])
         if facets.total:
             break
+    if total is not None and total > facets.total:
+        return Found(plan, facets.scaled(total), rows, estimated=True)
     return Found(plan, facets, rows)

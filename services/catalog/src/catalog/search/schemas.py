@@ -23,7 +23,7 @@ class SearchHit(BaseModel):
 
 
 class SearchFacets(BaseModel):
-    """Counts over the whole filtered result, not just the page."""
+    """Counts over the whole filtered result, not just the page (extrapolated when `estimated`)."""
 
     department: dict[str, int]
     type: dict[str, int]
@@ -38,6 +38,11 @@ class SearchFacets(BaseModel):
 class SearchPage(BaseModel):
     items: list[SearchHit]
     total: int
+    estimated: bool = Field(
+        default=False,
+        description="More matches than one search reads (300 on PostgreSQL, 2,000 without words): the "
+        "page is ranked among those and every exact or related match; total and facets are extrapolated",
+    )
     offset: int
     limit: int
     facets: SearchFacets

@@ -27,18 +27,20 @@ _HIT = _HIT_COLUMNS.split(", ")
 _ORDER = "score DESC, name_length, base_code, item_id"
 
 
-def _tail(join: str, row_key: str) -> str:
-    """Facet counts (part 0) then the page's rows (part 1), from the matches `m`."""
+def _tail(join: str, row_key: str, counted: str = "m", total: str = "") -> str:
+    """Facet counts (part 0) then the page's rows (part 1), from the matches `m`; part 2: the total."""
     blanks = ", ".join(f"NULL AS {c}" for c in _HIT)
     hit = ", ".join(f"r.{c}" for c in _HIT)
+    nulls = ", ".join("NULL" for _ in [*_HIT, "score", "name_length", "base_code"])
+    tail = f"\nUNION ALL\n{total}, {nulls} FROM t" if total else ""
     return f"""
-, f AS (SELECT facet_key, count(*) AS n FROM m GROUP BY facet_key)
+, f AS (SELECT facet_key, count(*) AS n FROM {counted} GROUP BY facet_key)
 , p AS (SELECT {row_key}, score, name_length, base_code, item_id FROM m ORDER BY {_ORDER}
         LIMIT :limit OFFSET :offset)
 SELECT 0 AS part, facet_key, n, {blanks}, NULL AS score, NULL AS name_length, NULL AS base_code FROM f
 UNION ALL
 SELECT 1, NULL, NULL, {hit}, p.score, p.name_length, p.base_code
-FROM p JOIN item_search r ON {join}
+FROM p JOIN item_search r ON {join}{tail}
 ORDER BY part, {_ORDER}"""  # noqa: S608
 
 
@@ -46,30 +48,62 @@ def _where(conditions: list[str]) -> str:
     return "WHERE " + " AND ".join(conditions) if conditions else ""
 
 
-def postgresql(searched: bool, head: bool, filters: list[str]) -> str:
-    vector = "head" if head else "document"
-    if not searched:
-        return f"""WITH m AS MATERIALIZED (
-SELECT facet_key, item_id, base_code, 0.0 AS score, 0 AS name_length FROM item_search {_where(filters)})
-{_tail("r.item_id = p.item_id", "item_id AS key")}"""  # noqa: S608
-    # Parameters typed tsquery are parsed once, not once per row as to_tsquery($1) would be in a
-    # generic plan; their lexemes are already what to_tsvector('simple', …) makes of the words.
-    # Exact matches are few: found once through their own index, then looked up in a hash.
-    conditions = [f"{vector} @@ CAST(:query AS tsquery)", *filters]
+# A result list longer than this is not read to its end: the page is ranked among the first CAP
+# matches in index order plus RELATED_CAP exact or related matches, and the total and facet counts are
+# extrapolated from that sample (the response says so). Ranking one match costs microseconds
+# (ts_rank over its words, recheck, the exact-match lookup): a two-character word matching 3,500 of
+# 100,000 items took ~10 ms; the cap bounds a search near the cost of a few get-by-ids, while most
+# words in a district's catalogue (under 1,000 items) still match fewer and are counted exactly.
+PG_CAP = 300
+# Exact and related matches ranked beyond the sample: a district has a handful per query; far more
+# (a generated catalogue's copies) only crowd the page, and each costs a ts_rank.
+RELATED_CAP = 50
+# Browsing without words ranks nothing, so it reads more before estimating: a whole district's list.
+BROWSE_CAP = 2000
+# Estimated total: the sample covered the table up to its last block, so scale by the blocks left.
+_ESTIMATE = (
+    "CASE WHEN n < :cap THEN n ELSE greatest(n + (SELECT count(*) FROM e WHERE item_id NOT IN (SELECT item_id FROM c)), "
+    "round(n::float8 * (pg_relation_size('{table}') / current_setting('block_size')::int) "
+    "/ (last_block + 1))) END"
+)
+# Part 2, one row: whether the total was counted or estimated (in facet_key), and the total (in n).
+_TOTAL = "SELECT 2, CASE WHEN n < :cap THEN 'counted' ELSE 'estimated' END, " + _ESTIMATE
+_RANK = (
+    "ts_rank('{weights}'::real[], {vector}, CAST(:query AS tsquery))"
+    " * CASE WHEN minsheng THEN {prior} ELSE 1.0 END"
+)
+_ROW = "ctid AS tid, facet_key, item_id, base_code, name_length"
+
+
+def postgresql(searched: bool, head: bool, filters: list[str], spelled: bool = True) -> str:
+    # Names, synonyms and pinyin (`head`) are matched in the narrow item_rank (migration 0004),
+    # without the pinyin (`words`) for a query with no Latin letters in it; only the guide-text
+    # tier reads the wide item_search. Parameters typed tsquery are parsed once, not once per row
+    # as to_tsquery($1) would be in a generic plan.
+    vector, table = ("head" if spelled else "words", "item_rank") if head else ("document", "item_search")
+    rank = _RANK.format(weights=PG_WEIGHTS, vector=vector, prior=MINSHENG_PRIOR) if searched else "0.0"
+    conditions = [f"{vector} @@ CAST(:query AS tsquery)", *filters] if searched else filters
+    # Exact and related matches (an item's own name or synonym, or a formal name the query stands
+    # for) are few and always compete for the page, sampled or not; scored where they are found.
+    tier = f"CASE WHEN exact_keys @@ CAST(:exact AS tsquery) THEN 2 ELSE 1 END * {EXACT_WEIGHT}"
+    exact = searched and head
+    # IS TRUE keeps the planner off the head index here: the exact rows are few, checked one by
+    # one, and the (costly, for a long query) head index scan runs once, for the sample.
+    matching = [f"({conditions[0]}) IS TRUE", *conditions[1:]] if searched else conditions
+    related = ["exact_keys @@ CAST(:exact_or_related AS tsquery)", *matching] if exact else ["false"]
     return f"""WITH e AS MATERIALIZED (
-SELECT item_id, exact_keys @@ CAST(:exact AS tsquery) AS exact
-FROM item_search WHERE exact_keys @@ CAST(:exact_or_related AS tsquery))
-, m AS MATERIALIZED (
-SELECT facet_key, item_id, base_code, name_length,
-  CASE WHEN item_id IN (SELECT item_id FROM e WHERE exact) THEN 2
-       WHEN item_id IN (SELECT item_id FROM e) THEN 1 ELSE 0 END * {EXACT_WEIGHT}
-  + ts_rank('{PG_WEIGHTS}'::real[], {vector}, CAST(:query AS tsquery))
-    * CASE WHEN minsheng THEN {MINSHENG_PRIOR} ELSE 1.0 END AS score
-FROM item_search {_where(conditions)})
-{_tail("r.item_id = p.item_id", "item_id AS key")}"""  # noqa: S608
+SELECT {_ROW}, {f"{tier} + {rank}" if exact else "0.0"} AS score
+FROM item_rank {_where(related)} LIMIT :related_cap)
+, c AS MATERIALIZED (
+SELECT {_ROW}, CASE WHEN item_id IN (SELECT item_id FROM e) THEN NULL ELSE {rank} END AS score
+FROM {table} {_where(conditions)} LIMIT :cap)
+, m AS (SELECT tid, facet_key, item_id, base_code, name_length, score FROM e
+        UNION ALL SELECT * FROM c WHERE score IS NOT NULL)
+, t AS (SELECT count(*) AS n, max((tid::text::point)[0]) AS last_block FROM c)
+{_tail("r.item_id = p.item_id", "item_id AS key", "c", _TOTAL.format(table=table))}"""  # noqa: S608
 
 
-def sqlite(searched: bool, head: bool, filters: list[str]) -> str:
+def sqlite(searched: bool, head: bool, filters: list[str], spelled: bool = True) -> str:
     # `head` is in the MATCH text as a column filter (see query.py): FTS5 has one index.
     score = "0.0"
     if searched:
@@ -86,7 +120,7 @@ FROM item_search {_where(conditions)})
 {_tail("r.rowid = p.key", "rid AS key")}"""  # noqa: S608
 
 
-STATEMENTS: dict[Dialect, Callable[[bool, bool, list[str]], str]] = {
+STATEMENTS: dict[Dialect, Callable[[bool, bool, list[str], bool], str]] = {
     "postgresql": postgresql,
     "sqlite": sqlite,
 }
