@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test stack up down lint format bench contracts clean
+.PHONY: help install run test stack up down lint format bench soak contracts clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,10 +52,16 @@ format: install ## Apply ruff's formatting and safe fixes
 contracts: install ## Regenerate the event JSON Schemas and the AsyncAPI document
 	$(PY) -m contracts.generate
 
-BENCHES ?= bus gateway catalog_search datashare hall backoffice notify
+BENCHES ?= bus gateway catalog_search datashare hall intake backoffice notify whole_platform
 
-bench: install ## Benchmarks that print figures (real Kafka and PostgreSQL); BENCHES="bus" for one
-	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
+bench: install ## Every benchmark, then one table of figures and goals (bench/REPORT.md); BENCHES="bus" for one
+	BENCHES="$(BENCHES)" $(PY) bench/report.py
+
+SOAK_S ?= 300
+
+soak: install ## The fault tests (tests/reliability) under a long load: SOAK_S seconds per phase (300)
+	RELIABILITY_RATE=20 RELIABILITY_BEFORE_S=30 RELIABILITY_AFTER_S=$(SOAK_S) RELIABILITY_LAG_S=$(SOAK_S) \
+	RELIABILITY_OUTAGE_S=30 RELIABILITY_SETTLE_S=600 $(PY) -m pytest tests/reliability -o timeout=0 -p no:cacheprovider
 
 clean: ## Remove the embedded mode's data and caches (keeps .venv and the Kafka jars)
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

@@ -49,8 +49,12 @@ def require_java() -> str:
 
 
 def _cluster_id() -> str:
-    # StorageTool expects base64url of 16 random bytes without padding (22 characters).
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    # StorageTool expects base64url of 16 random bytes without padding (22 characters). One in 64
+    # starts with "-", which its argument parser takes for an option: Kafka's own Uuid skips those.
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class KafkaBroker:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from servicekit.db import make_sessionmaker
 from servicekit.migrations import current_revision, head_revision
+from servicekit.outage import install_outage_handler
 from servicekit.problems import document_problems, install_problem_handlers
 from servicekit.requestid import RequestIdMiddleware
 
@@ -52,6 +53,7 @@ def create_service_app(
     app.state.service_name = name
     app.state.internal_key = internal_key
     install_problem_handlers(app)
+    install_outage_handler(app)
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
