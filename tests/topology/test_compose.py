@@ -68,8 +68,9 @@ def test_infrastructure_and_gateway(compose: dict[str, Any]) -> None:
         f"GATEWAY_{name.upper()}" for name, f in GatewaySettings.model_fields.items() if f.is_required()
     }
     assert urls | required <= set(gateway["environment"])
-    assert set(gateway["depends_on"]) == {f"{s}-api" for s in SERVICES}
-    expected = {"kafka", "postgres", "gateway"} | {
+    assert set(gateway["depends_on"]) == {f"{s}-api" for s in SERVICES} | {"redis"}
+    assert "healthcheck" in compose["redis"]
+    expected = {"kafka", "postgres", "redis", "gateway"} | {
         f"{s}-{r}" for s in SERVICES for r in ("migrate", "api", "worker")
     }
     assert set(compose) == expected

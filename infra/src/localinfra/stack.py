@@ -149,6 +149,8 @@ class Stack:
             f"{prefix}_DATABASE_URL": self.database_urls[service],
             f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap,
             f"{prefix}_INTERNAL_TOKEN_KEY": self.internal_key,
+            # 材料预审 asks datashare directly (service to service, not through the gateway).
+            "INTAKE_DATASHARE_URL": f"http://127.0.0.1:{self.service_ports['datashare']}",
         }
 
     def _spawn(self, name: str, env: dict[str, str], *args: str) -> None:
