@@ -8,9 +8,10 @@ citizens in through the app client (`zlb-app`, jwt-bearer grant) and measures, o
 (bench/loadgen.py: request i is due at t0 + i/rate, latency counted from then):
 
   (a) the app's mix at a fixed rate (500 req/s): search 60 % (GET /catalog/items?q=), guide 20 %
-      (GET /catalog/items/{id}/guide), progress lookup 15 % (GET /intake/applications/{id} of the
-      citizen's own application: the dedicated progress endpoint is not served by intake yet),
-      apply 5 % (POST /intake/applications); p50/p99 per class and overall, non-2xx counts;
+      (GET /catalog/items/{id}/guide), progress lookup 15 % (POST /intake/progress with the case
+      number and ID number of one of the citizen's own applications; where intake does not serve it
+      yet, GET /intake/applications/{id}), apply 5 % (POST /intake/applications); p50/p99 per class
+      and overall, non-2xx counts;
   (b) applications alone at 200/s, each followed to the department's task: accepted (the 201
       arrives) -> the task is visible in the back office's database (polled every 10 ms).
 
@@ -255,7 +256,9 @@ async def run(plan: Plan, machine: str) -> bool:
                 await highest_passing("(b) applications", lower, lambda r: run_e2e(stack, mix, r, step, cpu))
             )
     notes = [
-        "progress lookup = GET /api/v1/intake/applications/{id} (intake does not serve a progress endpoint yet)",
+        "progress lookup = POST /api/v1/intake/progress (case number and ID number)"
+        if mix.progress_endpoint
+        else "progress lookup = GET /api/v1/intake/applications/{id} (intake serves no progress endpoint yet)",
         f"load average at the end: {os.getloadavg()[0]:.2f}",
     ]
     write("whole_platform", rows, machine=machine, notes=notes)

@@ -56,7 +56,7 @@ class Citizen:
     id_number: str
     name: str
     token: str = ""
-    applications: list[str] = field(default_factory=list)
+    applications: list[tuple[str, str]] = field(default_factory=list)  # (id, case number)
 
 
 def resident(index: int) -> tuple[str, str]:
@@ -107,6 +107,8 @@ class Mix:
         # Applications go to items complete with the ID number alone: accepted (受理) and routed at once.
         self._complete = itertools.cycle(complete)
         self._lookups = itertools.count()
+        # POST /intake/progress once intake serves it; until then the citizen's own application.
+        self.progress_endpoint = False
 
     def call(self, kind: str) -> Call:
         citizen = next(self._next[kind])
@@ -117,7 +119,10 @@ class Mix:
         if kind == "guide":
             return Call(kind, "GET", f"/api/v1/catalog/items/{next(self._items)}/guide", citizen.token)
         if kind == "progress":
-            own = citizen.applications[next(self._lookups) % len(citizen.applications)]
+            own, case = citizen.applications[next(self._lookups) % len(citizen.applications)]
+            if self.progress_endpoint:  # 进度查询: case number and ID number in the body
+                lookup = json.dumps({"case_number": case, "id_number": citizen.id_number}).encode()
+                return Call(kind, "POST", "/api/v1/intake/progress", citizen.token, lookup)
             return Call(kind, "GET", f"/api/v1/intake/applications/{own}", citizen.token)
         body = {
             "item_id": next(self._complete),
@@ -185,8 +190,13 @@ async def seed_applications(base: str, mix: Mix, per_citizen: int) -> None:
                 if status != 201 or payload.get("status") != "accepted":
                     raise RuntimeError(f"seeding an application failed: {status} {payload!r}"[:500])
                 owner = next(c for c in mix.citizens if c.token == call.token)
-                owner.applications.append(str(payload["id"]))
+                owner.applications.append((str(payload["id"]), str(payload["case_number"])))
             await asyncio.sleep(1.0)
+        mix.progress_endpoint = True
+        status, _ = await sender.request(mix.call("progress"))
+        mix.progress_endpoint = status == 200
+    how = "POST /api/v1/intake/progress" if mix.progress_endpoint else "GET /api/v1/intake/applications/{id}"
+    log(f"progress lookups use {how}")
 
 
 class MixSender(AiohttpSender):
@@ -209,7 +219,9 @@ class MixSender(AiohttpSender):
         assert self._session is not None
         headers = {"Authorization": f"Bearer {call.token}"}
         if call.body is not None:
-            headers |= {"Content-Type": "application/json", "Idempotency-Key": call.key or ""}
+            headers["Content-Type"] = "application/json"
+        if call.key is not None:
+            headers["Idempotency-Key"] = call.key
         try:
             async with self._session.request(
                 call.method, self.base + call.path, data=call.body, headers=headers
