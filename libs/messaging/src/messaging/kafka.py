@@ -138,6 +138,23 @@ class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         return
 
 
+async def _stop_consumer(consumer: AIOKafkaConsumer, timeout_s: float) -> None:
+    """Stop a consumer whose broker may be gone, without taking the worker down with it.
+
+    With the broker dead mid-commit, aiokafka's fetcher close raises the CancelledError of its own
+    cancelled tasks; only a cancellation of *our* task may propagate, the fetcher's is swallowed.
+    """
+    try:
+        await asyncio.wait_for(consumer.stop(), timeout_s)
+    except (TimeoutError, KafkaError, OSError) as exc:
+        log.warning("kafka consumer stop did not finish cleanly: %r", exc)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.warning("kafka consumer stop did not finish cleanly: its fetcher's tasks were cancelled")
+
+
 class KafkaSubscription:
     def __init__(self, config: KafkaConfig, group: str, topics: Sequence[str]) -> None:
         self._config = config
@@ -163,17 +180,14 @@ class KafkaSubscription:
         try:
             await asyncio.wait_for(consumer.start(), self._config.send_timeout_s * 3)
         except (TimeoutError, KafkaError, OSError) as exc:
-            await asyncio.wait_for(consumer.stop(), self._config.stop_timeout_s)
+            await _stop_consumer(consumer, self._config.stop_timeout_s)
             raise TransportError(f"Kafka consumer could not start: {exc!r}") from exc
         self._consumer = consumer
 
     async def stop(self) -> None:
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
-            try:
-                await asyncio.wait_for(consumer.stop(), self._config.stop_timeout_s)
-            except (TimeoutError, KafkaError, OSError) as exc:
-                log.warning("kafka consumer stop did not finish cleanly: %r", exc)
+            await _stop_consumer(consumer, self._config.stop_timeout_s)
 
     async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         assert self._consumer is not None, "start() first"
